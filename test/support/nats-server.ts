@@ -1,5 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * nats-server's default max_payload is 1 MiB, less than a 1 MiB znode plus its envelope;
+ * the limit can only be raised in a config file.
+ */
+export const NATS_MAX_PAYLOAD_BYTES = 8 * 2 ** 20;
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export function freePort(): Promise<number> {
@@ -36,12 +45,18 @@ export interface NatsServerHandle {
  */
 export async function startNatsServer(timeout_ms = 10_000): Promise<NatsServerHandle> {
   const port = await freePort();
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], {
+  const configDir = mkdtempSync(join(tmpdir(), 'shardkv-nats-'));
+  const configFile = join(configDir, 'nats.conf');
+  writeFileSync(configFile, `max_payload: ${NATS_MAX_PAYLOAD_BYTES}\n`);
+  const child = spawn('nats-server', ['-c', configFile, '-a', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    rmSync(configDir, { recursive: true, force: true });
+    resolve();
+  }));
   const deadline = Date.now() + timeout_ms;
   while (!(await portAccepts(port))) {
     if (child.exitCode !== null) throw new Error(`nats-server exited: ${stderr}`);
