@@ -7,6 +7,8 @@ import { ShardkvError } from '../errors/codes.js';
  *   <prefix>.peer.<ensemble>.<nodeId>   a replica's inbox for peer (ZAB) messages
  *   <prefix>.g.<group>.leader           requests to a shard group's current leader
  *   <prefix>.meta.leader                requests to the meta ensemble's current leader
+ *   <prefix>.meta.read                  sequential and stale reads, served by any meta replica
+ *   <prefix>.status.<ensemble>.<nodeId> one replica's status (role, epoch, zxid), for tools and tests
  *   <prefix>.events.<routerId>          watch and event delivery to one router
  */
 
@@ -54,6 +56,17 @@ export class Subjects {
 
   metaLeader(): string {
     return `${this.prefix}.meta.leader`;
+  }
+
+  /** Every meta replica serves this in one queue group: each read goes to one of them. */
+  metaRead(): string {
+    return `${this.prefix}.meta.read`;
+  }
+
+  replicaStatus(ensemble: string, nodeId: string): string {
+    assertSubjectId('ensemble', ensemble);
+    assertSubjectId('node', nodeId);
+    return `${this.prefix}.status.${ensemble}.${nodeId}`;
   }
 
   /** Events (watch notifications, rebalance progress) for one router. */

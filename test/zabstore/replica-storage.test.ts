@@ -76,7 +76,7 @@ t.test('a new replica recovers to nothing: epochs 0, no snapshot, no records', a
   t.teardown(() => storage.close());
   t.same(
     { ...storage.recovered, records: await collect(storage.recovered.records) },
-    { acceptedEpoch: 0, currentEpoch: 0, acceptedLeader: -1, records: [], lastZxid: 0 },
+    { acceptedEpoch: 0, currentEpoch: 0, records: [], lastZxid: 0 },
   );
 });
 

@@ -5,22 +5,15 @@ import { loadChecksum, type Checksum } from './checksum.js';
 import { writeFileAtomic } from './durable-fs.js';
 import { ZXID_EPOCH_LIMIT } from './zxid.js';
 
-/**
- * ZAB's two persisted epochs: the last NEWEPOCH accepted, and the last NEWLEADER acknowledged;
- * and the leader acceptedEpoch was promised to (-1 for none), so that a second prospective
- * leader of the same epoch is refused after a restart too.
- */
+/** ZAB's two persisted epochs: the last NEWEPOCH accepted, and the last NEWLEADER acknowledged. */
 export interface Epochs {
   acceptedEpoch: number;
   currentEpoch: number;
-  acceptedLeader: number;
 }
 
-/* Format (32 bytes, little endian): magic "SKVEPOC2" | acceptedEpoch u32 | currentEpoch u32 |
-   acceptedLeader i32 | zero u32 | xxh64(bytes 0..24) u64 */
-const MAGIC = new TextEncoder().encode('SKVEPOC2');
-const FILE_BYTES = 32;
-const CHECKED_BYTES = 24;
+/* Format (24 bytes, little endian): magic "SKVEPOCH" | acceptedEpoch u32 | currentEpoch u32 | xxh64(bytes 0..16) u64 */
+const MAGIC = new TextEncoder().encode('SKVEPOCH');
+const FILE_BYTES = 24;
 const FILE_NAME = 'epochs';
 
 /** The epoch file of a replica, replaced atomically on every update (temp, fsync, rename, fsync dir). */
@@ -41,7 +34,7 @@ export class EpochFile {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const epochs = bytes === undefined ? { acceptedEpoch: 0, currentEpoch: 0, acceptedLeader: -1 } : decodeEpochs(checksum, path, bytes);
+    const epochs = bytes === undefined ? { acceptedEpoch: 0, currentEpoch: 0 } : decodeEpochs(checksum, path, bytes);
     return new EpochFile(path, checksum, epochs);
   }
 
@@ -62,8 +55,7 @@ export class EpochFile {
     bytes.set(MAGIC, 0);
     view.setUint32(8, next.acceptedEpoch, true);
     view.setUint32(12, next.currentEpoch, true);
-    view.setInt32(16, next.acceptedLeader, true);
-    view.setBigUint64(CHECKED_BYTES, this.checksum(bytes.subarray(0, CHECKED_BYTES)), true);
+    view.setBigUint64(16, this.checksum(bytes.subarray(0, 16)), true);
     await writeFileAtomic(this.path, bytes);
     this.current = { ...next };
   }
@@ -74,8 +66,8 @@ function decodeEpochs(checksum: Checksum, path: string, bytes: Uint8Array): Epoc
   const valid =
     bytes.byteLength === FILE_BYTES &&
     MAGIC.every((byte, index) => bytes[index] === byte) &&
-    view.getBigUint64(CHECKED_BYTES, true) === checksum(bytes.subarray(0, CHECKED_BYTES));
+    view.getBigUint64(16, true) === checksum(bytes.subarray(0, 16));
   // Written by rename, the file is whole or absent: a bad one is disk corruption, not a crash.
   if (!valid) throw new ShardkvError('CORRUPT_LOG', `corrupt epoch file ${path}`, { file: path, offset: 0 });
-  return { acceptedEpoch: view.getUint32(8, true), currentEpoch: view.getUint32(12, true), acceptedLeader: view.getInt32(16, true) };
+  return { acceptedEpoch: view.getUint32(8, true), currentEpoch: view.getUint32(12, true) };
 }
