@@ -1,45 +1,77 @@
-import { DEFAULT_VNODES_PER_GROUP, Ring, RingHasher } from '../ring/index.js';
+/**
+ * `shardkv dev`: the whole cluster in ONE process over the in-process bus: a meta ensemble of 3,
+ * --groups shard groups of 3 replicas each, and a router on 127.0.0.1:7070. Data lives under
+ * ./.shardkv-dev (or --data), so a restart picks up where the last run stopped.
+ */
+import { join, resolve } from 'node:path';
+import { createLogger } from '../logging/logger.js';
+import { InProcessBus } from '../net/in-process.js';
 import type { Command } from './command.js';
 import { UsageError } from './flags.js';
+import { startMetaRole, startRouterRole, startShardRole, type Stoppable } from './roles.js';
+import { untilSignal } from './signals.js';
 
-/**
- * `shardkv dev`: for now, the layout of a demo ring of --groups shard groups (the embedded
- * cluster of meta ensemble + shard groups + router comes with the shard/router issue).
- */
+const PREFIX = 'shardkv';
+const REPLICAS = ['r1', 'r2', 'r3'];
+const META_PEERS = ['m1', 'm2', 'm3'];
+
 export const devCommand: Command = {
   name: 'dev',
-  summary: 'show the ring layout of a demo cluster (embedded cluster: coming with shard/ and router/)',
-  usage: 'shardkv dev [--groups N] [--vnodes V] [--keys K]',
+  summary: 'run a whole cluster in this process (meta x3, shard groups x3 replicas, a router)',
+  usage: 'shardkv dev [--data DIR] [--port 7070] [--groups 2]',
   flags: [
-    { name: 'groups', kind: 'number', default: 2, description: 'shard groups in the demo ring' },
-    { name: 'vnodes', kind: 'number', default: DEFAULT_VNODES_PER_GROUP, description: 'virtual nodes per group' },
-    { name: 'keys', kind: 'number', default: 100_000, description: 'sample placement keys to count per group' },
+    { name: 'data', kind: 'string', default: '.shardkv-dev', description: 'data directory of every replica' },
+    { name: 'host', kind: 'string', default: '127.0.0.1', description: 'router listen address' },
+    { name: 'port', kind: 'number', default: 7070, description: 'router HTTP port' },
+    { name: 'groups', kind: 'number', default: 2, description: 'shard groups' },
   ],
   async run(flags) {
     const groups = flags.groups as number;
-    const vnodes = flags.vnodes as number;
-    const keys = flags.keys as number;
-    if (!Number.isInteger(groups) || groups < 1 || groups > 64) throw new UsageError('--groups must be an integer from 1 to 64');
-    if (!Number.isInteger(keys) || keys < 0 || keys > 10_000_000) throw new UsageError('--keys must be an integer from 0 to 10 000 000');
-    const hasher = await RingHasher.create();
-    let ring = Ring.empty(hasher, { vnodesPerGroup: vnodes });
-    for (let i = 1; i <= groups; i++) ring = ring.withGroupAdded(`g${i}`);
-    const counts = new Map<string, number>();
-    for (let i = 0; i < keys; i++) {
-      const owner = ring.ownerOf(`/demo/dir-${i}`);
-      counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    const port = flags.port as number;
+    if (!Number.isInteger(groups) || groups < 1 || groups > 16) throw new UsageError('--groups must be an integer from 1 to 16');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
+    const dataDir = resolve(String(flags.data));
+    process.env.LOG_LEVEL ??= 'warn';
+    const bus = new InProcessBus();
+    const started: Stoppable[] = [];
+    const logOf = (role: 'meta' | 'shard' | 'router', node?: string, group?: string) =>
+      createLogger({ role, ...(node === undefined ? {} : { node }), ...(group === undefined ? {} : { group }) });
+    const onFatal = (err: unknown): void => {
+      process.stderr.write(`shardkv dev: a replica failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    };
+    for (const id of META_PEERS) {
+      const logger = logOf('meta', id, 'meta');
+      started.push(await startMetaRole({ transport: bus.connect({ logger }), prefix: PREFIX, nodeId: id, peers: META_PEERS, dataDir: join(dataDir, 'meta', id), logger, onFatal }));
     }
-    const lines = [
-      `shardkv demo ring: version ${ring.version}, ${ring.groupCount} groups x ${vnodes} virtual nodes`,
+    const groupIds = Array.from({ length: groups }, (_, i) => `g${i + 1}`);
+    await Promise.all(groupIds.flatMap((group) => REPLICAS.map(async (id) => {
+      const logger = logOf('shard', id, group);
+      started.push(await startShardRole({ transport: bus.connect({ logger }), prefix: PREFIX, group, nodeId: id, peers: REPLICAS, dataDir: join(dataDir, group, id), logger, onFatal }));
+    })));
+    const routerLogger = logOf('router', 'router1');
+    const router = await startRouterRole({
+      transport: bus.connect({ logger: routerLogger }), prefix: PREFIX, logger: routerLogger,
+      host: String(flags.host), port, initialGroups: groupIds,
+    });
+    started.push(router);
+    process.stdout.write([
+      `shardkv dev cluster is up: meta ensemble of 3, ${groups} shard groups x 3 replicas, router at ${router.url}`,
+      `data: ${dataDir} (delete it to start afresh)`,
       '',
-      'group  state   tokens  share of hash space  sampled keys',
-    ];
-    for (const group of ring.groups()) {
-      const sampled = keys === 0 ? '-' : `${(((counts.get(group.id) ?? 0) / keys) * 100).toFixed(2)} %`;
-      lines.push(`${group.id.padEnd(6)} ${group.state.padEnd(7)} ${String(group.tokenCount).padStart(6)}  ${`${(group.share * 100).toFixed(2)} %`.padStart(19)}  ${sampled.padStart(12)}`);
-    }
-    lines.push('', 'The meta ensemble runs today: see the README, "Meta ensemble by hand".');
-    process.stdout.write(`${lines.join('\n')}\n`);
+      'try:',
+      `  curl -X POST '${router.url}/v1/nodes/app/config?mode=persistent' --data 'hello'`,
+      `  curl ${router.url}/v1/nodes/app/config`,
+      `  curl ${router.url}/v1/children/app`,
+      `  curl ${router.url}/v1/ring`,
+      `  npx shardkv ls /app --router ${router.url}`,
+      '',
+      'Ctrl-C stops the cluster.',
+      '',
+    ].join('\n'));
+    const signal = await untilSignal();
+    process.stdout.write(`\n${signal}: stopping\n`);
+    for (const role of started.reverse()) await role.stop();
     return 0;
   },
 };

@@ -13,7 +13,7 @@ import type { Subscription, Transport } from '../net/transport.js';
 import type { CreateMode, MultiOpRequest, PersistentWatchMode, Stat, TxnResult } from '../znode/types.js';
 import type {
   Consistency, MetaRequest, ReadReply, ReplicaStatus, ReplyHeader, SessionReply, WatchNotification, WriteReply,
-} from './protocol.js';
+} from '../protocol/meta.js';
 
 export interface MetaClientOptions {
   transport: Transport;

@@ -9,7 +9,8 @@ import { ShardkvError } from '../errors/codes.js';
  *   <prefix>.meta.leader                requests to the meta ensemble's current leader
  *   <prefix>.meta.read                  sequential and stale reads, served by any meta replica
  *   <prefix>.status.<ensemble>.<nodeId> one replica's status (role, epoch, zxid), for tools and tests
- *   <prefix>.events.<routerId>          watch and event delivery to one router
+ *   <prefix>.events.<routerId>          watch and event delivery to one router or session
+ *   <prefix>.sessions.closed            a data-plane session closed or expired (groups drop its ephemerals)
  */
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -61,6 +62,10 @@ export class Subjects {
   /** Every meta replica serves this in one queue group: each read goes to one of them. */
   metaRead(): string {
     return `${this.prefix}.meta.read`;
+  }
+
+  sessionsClosed(): string {
+    return `${this.prefix}.sessions.closed`;
   }
 
   replicaStatus(ensemble: string, nodeId: string): string {
