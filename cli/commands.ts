@@ -1,12 +1,17 @@
 import type { Command } from './command.js';
 import { devCommand } from './dev-command.js';
-import { metaCommand } from './meta-command.js';
+import { metaCommand, routerCommand, shardCommand } from './role-commands.js';
+import { downCommand, upCommand } from './up-commands.js';
 import { metaCreateCommand, metaGetCommand, metaLsCommand, metaRmCommand, metaSetCommand } from './meta-data-commands.js';
 
 /** Every `shardkv` command, in the order `shardkv help` lists them. */
 export const commands: Command[] = [
   devCommand,
+  upCommand,
+  downCommand,
   metaCommand,
+  shardCommand,
+  routerCommand,
   metaGetCommand,
   metaLsCommand,
   metaSetCommand,
