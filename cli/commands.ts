@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { dataCommands } from './data/index.js';
 import { devCommand } from './dev-command.js';
 import { metaCommand, routerCommand, shardCommand } from './role-commands.js';
 import { downCommand, upCommand } from './up-commands.js';
@@ -17,4 +18,5 @@ export const commands: Command[] = [
   metaSetCommand,
   metaCreateCommand,
   metaRmCommand,
+  ...dataCommands,
 ];

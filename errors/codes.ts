@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   NOT_EMPTY: { http: 409, description: 'the node has children' },
   NO_CHILDREN_FOR_EPHEMERALS: { http: 409, description: 'ephemeral nodes cannot have children' },
   NO_PARENT: { http: 404, description: 'the parent node does not exist' },
+  UNKNOWN_ROUTE: { http: 404, description: 'no such API route or method' },
   CROSS_SHARD_MULTI: { http: 400, description: 'a multi spans directories owned by different groups' },
   MULTI_FAILED: { http: 409, description: 'an operation of the multi failed; none was applied' },
   // Sessions.

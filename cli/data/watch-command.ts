@@ -3,6 +3,7 @@
  * until Ctrl-C or --count events. Watches are one-shot, so it re-arms after every event; a
  * change between an event and the re-arm is seen by the re-arm's read, not as an event.
  */
+import { ShardkvClientError } from '../../client/index.js';
 import { integerFlag, printJson, type DataCommandSpec } from './router-flags.js';
 
 export const watchCommand: DataCommandSpec = {
@@ -39,6 +40,7 @@ export const watchCommand: DataCommandSpec = {
         if (count !== undefined && seen >= count) break;
         await arm();
       }
+      if (session.state === 'expired') throw new ShardkvClientError('SESSION_EXPIRED', 404, 'the watching session expired');
     } finally {
       interrupt.release();
       await session.close();
