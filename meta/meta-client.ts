@@ -230,18 +230,21 @@ export class MetaClient {
   }
 
   private observe(reply: ReplyHeader): void {
+    // The first reply from a new leader may already reflect changes this client's watches were
+    // never told about: setWatches must start from the zxid seen before that reply.
+    const seenBefore = this.lastZxid;
     if (typeof reply.zxid === 'number' && reply.zxid > this.lastZxid) this.lastZxid = reply.zxid;
     if (typeof reply.epoch !== 'number' || reply.epoch === 0 || reply.epoch === this.leaderEpoch) return;
     const previous = this.leaderEpoch;
     this.leaderEpoch = reply.epoch;
-    if (previous !== 0 && this.watches.size > 0) void this.reRegisterWatches();
+    if (previous !== 0 && this.watches.size > 0) void this.reRegisterWatches(seenBefore);
   }
 
-  private async reRegisterWatches(): Promise<void> {
+  private async reRegisterWatches(relativeZxid: number): Promise<void> {
     const byKind = (kind: WatchKind) => [...this.watches.values()].filter((watch) => watch.kind === kind).map((watch) => watch.path);
     try {
       await this.call<ReplyHeader>({
-        op: 'setWatches', watcher: this.clientId, relativeZxid: this.lastZxid,
+        op: 'setWatches', watcher: this.clientId, relativeZxid,
         data: byKind('data'), exist: byKind('exist'), child: byKind('child'),
         persistent: byKind('persistent'), persistentRecursive: byKind('persistentRecursive'),
       }, 'leader', true);
