@@ -4,3 +4,4 @@ export { Session, type SessionState, type WatchEventStream } from './session.js'
 export { ShardkvClientError } from './client-error.js';
 export { parseEventStream, type ServerSentEvent } from './event-stream-parser.js';
 export * from './types.js';
+export * from './recipes/index.js';

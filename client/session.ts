@@ -28,7 +28,8 @@ export class Session {
   private readonly streams = new Set<AbortController>();
 
   constructor(
-    private readonly client: ShardkvClient,
+    /** The client this session talks through (recipes use it for the session-free calls). */
+    readonly client: ShardkvClient,
     readonly id: string,
     readonly timeout_ms: number,
   ) {

@@ -47,7 +47,11 @@ export interface ChildList {
   stat: Stat | null;
 }
 
-export type WatchEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
+/**
+ * `WatchesLost` (path `/`) is not a watch firing: a group got a new leader and the watches it
+ * held are gone; re-read the watched paths with a watch (README, "Differences from ZooKeeper").
+ */
+export type WatchEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged' | 'WatchesLost';
 
 export interface WatchEvent {
   type: WatchEventType;

@@ -57,9 +57,14 @@ export type MultiOpResult =
 
 /** A watch event delivered to a session (the znode model's WatchEvent without its watcher list). */
 export interface SessionWatchEvent {
-  type: WatchEventType;
+  /**
+   * A znode watch event, or `WatchesLost`: the group named in `group` has a new leader, which
+   * holds none of the watches set on the old one; re-read watched paths with watch=1.
+   */
+  type: WatchEventType | 'WatchesLost';
   path: string;
   zxid: number;
+  group?: string;
 }
 
 export interface RingGroupView {

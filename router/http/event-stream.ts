@@ -27,7 +27,8 @@ export async function pipeEventStream(
   try {
     for await (const event of events) {
       if (options.signal.aborted || response.destroyed) break;
-      response.write(`data: ${JSON.stringify({ type: event.type, path: event.path, zxid: event.zxid })}\n\n`);
+      const body = { type: event.type, path: event.path, zxid: event.zxid, ...(event.group === undefined ? {} : { group: event.group }) };
+      response.write(`data: ${JSON.stringify(body)}\n\n`);
     }
     if (!options.signal.aborted && !response.destroyed) {
       response.write('event: end\ndata: {"reason":"session_closed"}\n\n');
