@@ -59,12 +59,24 @@ async function waitHealthy(url: string, deadline_ms: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * Stops routers and shard replicas first, then the meta ensemble, then nats-server: a shard
+ * replica or router whose meta ensemble is gone waits for it instead of closing promptly.
+ */
 async function stopAll(state: UpState, grace_ms: number): Promise<void> {
-  const pids = Object.values(state.pids);
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + grace_ms;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  const wave = (names: string[]) => names.map((name) => state.pids[name]).filter((pid): pid is number => pid !== undefined);
+  const names = Object.keys(state.pids);
+  const waves = [
+    wave(names.filter((name) => !name.startsWith('meta-') && name !== 'nats')),
+    wave(names.filter((name) => name.startsWith('meta-'))),
+    wave(['nats']),
+  ];
+  for (const pids of waves) {
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + grace_ms;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
 }
 
 export const upCommand: Command = {

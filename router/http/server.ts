@@ -11,6 +11,7 @@ import { DEFAULT_MAX_DATA_BYTES } from '../../znode/znode-tree.js';
 import type { CreateMode, MultiOpRequest } from '../../znode/types.js';
 import type { ClusterBackend, Consistency, MultiOpResult } from './backend.js';
 import { errorReply, UNKNOWN_ROUTE } from './error-reply.js';
+import { registerUiRoutes } from './ui-routes.js';
 import { pipeEventStream } from './event-stream.js';
 import { createRouterMetrics, type RouterMetrics } from './metrics.js';
 import { checkDataSize, dataForJson, dataFromJson, type DataEncoding } from './node-data.js';
@@ -400,6 +401,8 @@ export function buildRouterHttp(options: RouterHttpOptions) {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
+
+  void app.register(async (ui) => registerUiRoutes(ui, { ring: () => backend.ring() }));
 
   return app;
 }
