@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { groupCommand, rebalanceCommand } from './admin-commands.js';
 import { dataCommands } from './data/index.js';
 import { devCommand } from './dev-command.js';
 import { metaCommand, routerCommand, shardCommand } from './role-commands.js';
@@ -18,5 +19,7 @@ export const commands: Command[] = [
   metaSetCommand,
   metaCreateCommand,
   metaRmCommand,
+  groupCommand,
+  rebalanceCommand,
   ...dataCommands,
 ];

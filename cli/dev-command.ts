@@ -18,17 +18,21 @@ const META_PEERS = ['m1', 'm2', 'm3'];
 export const devCommand: Command = {
   name: 'dev',
   summary: 'run a whole cluster in this process (meta x3, shard groups x3 replicas, a router)',
-  usage: 'shardkv dev [--data DIR] [--port 7070] [--groups 2]',
+  usage: 'shardkv dev [--data DIR] [--port 7070] [--groups 2] [--spare-groups 0]',
   flags: [
     { name: 'data', kind: 'string', default: '.shardkv-dev', description: 'data directory of every replica' },
     { name: 'host', kind: 'string', default: '127.0.0.1', description: 'router listen address' },
     { name: 'port', kind: 'number', default: 7070, description: 'router HTTP port' },
     { name: 'groups', kind: 'number', default: 2, description: 'shard groups' },
+    { name: 'spare-groups', kind: 'number', default: 0, description: 'extra shard groups started outside the ring (add them with shardkv group add)' },
   ],
   async run(flags) {
     const groups = flags.groups as number;
     const port = flags.port as number;
-    if (!Number.isInteger(groups) || groups < 1 || groups > 16) throw new UsageError('--groups must be an integer from 1 to 16');
+    const spare = flags['spare-groups'] as number;
+    if (!Number.isInteger(groups) || groups < 1 || !Number.isInteger(spare) || spare < 0 || groups + spare > 16) {
+      throw new UsageError('--groups (>= 1) and --spare-groups (>= 0) must be integers, 16 groups at most');
+    }
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
     const dataDir = resolve(String(flags.data));
     process.env.LOG_LEVEL ??= 'warn';
@@ -45,14 +49,15 @@ export const devCommand: Command = {
       started.push(await startMetaRole({ transport: bus.connect({ logger }), prefix: PREFIX, nodeId: id, peers: META_PEERS, dataDir: join(dataDir, 'meta', id), logger, onFatal }));
     }
     const groupIds = Array.from({ length: groups }, (_, i) => `g${i + 1}`);
-    await Promise.all(groupIds.flatMap((group) => REPLICAS.map(async (id) => {
+    const spareIds = Array.from({ length: spare }, (_, i) => `g${groups + i + 1}`);
+    await Promise.all([...groupIds, ...spareIds].flatMap((group) => REPLICAS.map(async (id) => {
       const logger = logOf('shard', id, group);
       started.push(await startShardRole({ transport: bus.connect({ logger }), prefix: PREFIX, group, nodeId: id, peers: REPLICAS, dataDir: join(dataDir, group, id), logger, onFatal }));
     })));
     const routerLogger = logOf('router', 'router1');
     const router = await startRouterRole({
       transport: bus.connect({ logger: routerLogger }), prefix: PREFIX, logger: routerLogger,
-      host: String(flags.host), port, initialGroups: groupIds,
+      host: String(flags.host), port, initialGroups: groupIds, routerId: 'router1',
     });
     started.push(router);
     process.stdout.write([
@@ -65,6 +70,10 @@ export const devCommand: Command = {
       `  curl ${router.url}/v1/children/app`,
       `  curl ${router.url}/v1/ring`,
       `  npx shardkv ls /app --router ${router.url}`,
+      ...(spareIds.length === 0 ? [] : [
+        `  npx shardkv group add ${spareIds[0]} --router ${router.url}     # spare groups (not on the ring): ${spareIds.join(', ')}`,
+        `  npx shardkv rebalance status --follow --router ${router.url}`,
+      ]),
       '',
       'Ctrl-C stops the cluster.',
       '',

@@ -3,6 +3,7 @@
  * NATS) and by `shardkv dev` (every role in one process, over the in-process bus), so both run
  * exactly the same code.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging/logger.js';
 import { MetaClient } from '../meta/meta-client.js';
@@ -14,6 +15,10 @@ import { RingHasher } from '../ring/hasher.js';
 import { ShardedClusterBackend } from '../router/cluster-backend.js';
 import { createRouterMetrics } from '../router/http/metrics.js';
 import { buildRouterHttp } from '../router/http/server.js';
+import { registerAdminRoutes } from '../router/http/admin-routes.js';
+import { RebalanceCoordinator } from '../router/rebalance/coordinator.js';
+import { GroupLeaderClient } from '../router/rebalance/group-leader-client.js';
+import { RebalanceAdmin } from '../router/rebalance/rebalance-admin.js';
 import { RingAdmin } from '../router/ring-admin.js';
 import { ShardReplica } from '../shard/shard-replica.js';
 import type { ZabTiming } from '../zab/driver/zab-replica.js';
@@ -60,6 +65,10 @@ export interface RouterRoleOptions {
   port: number;
   /** Groups to put on the ring when it has none (a fresh cluster). */
   initialGroups: string[];
+  /** This router's name in the rebalance coordinator election. Default router-<random>. */
+  routerId?: string;
+  /** Rebalance copy throttle per transfer, bytes per second. Default 16 MiB/s. */
+  rebalanceRate_bytes_per_s?: number;
 }
 
 export async function startRouterRole(options: RouterRoleOptions): Promise<Stoppable & { url: string }> {
@@ -71,14 +80,33 @@ export async function startRouterRole(options: RouterRoleOptions): Promise<Stopp
   const metrics = createRouterMetrics();
   const backend = new ShardedClusterBackend({ transport, subjects: new Subjects(prefix), meta, ring, logger, metrics });
   const app = buildRouterHttp({ backend, logger, metrics });
+  const ringAdmin = new RingAdmin(meta, hasher, logger);
+  await registerAdminRoutes(app, { admin: new RebalanceAdmin(meta, ringAdmin) });
+  const coordinator = new RebalanceCoordinator({
+    routerId: options.routerId ?? `router-${process.pid}-${randomBytes(2).toString('hex')}`,
+    meta, leaders: new GroupLeaderClient(transport, new Subjects(prefix)), ringAdmin, hasher, logger,
+    ...rebalanceRate(options.rebalanceRate_bytes_per_s),
+  });
+  coordinator.start();
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address() as AddressInfo;
   return {
     url: `http://${address.address}:${address.port}`,
     async stop() {
+      await coordinator.stop();
       await app.close();
       ring.close();
       await meta.close();
     },
   };
+}
+
+/**
+ * The rebalance copy throttle: the option, else SHARDKV_REBALANCE_RATE_MBPS (MiB/s, the name a
+ * router flag --rebalance-rate-mbps would read), else the coordinator's default.
+ */
+function rebalanceRate(option: number | undefined): { rate_bytes_per_s?: number } {
+  if (option !== undefined) return { rate_bytes_per_s: option };
+  const mbps = Number(process.env.SHARDKV_REBALANCE_RATE_MBPS);
+  return Number.isFinite(mbps) && mbps > 0 ? { rate_bytes_per_s: Math.round(mbps * 1024 * 1024) } : {};
 }

@@ -114,10 +114,14 @@ export class MetaReplica {
 
   private onLeadership(leading: boolean): void {
     if (this.replica === undefined) return;
-    void this.leaderSubject.setLeader(leading);
     if (leading) {
-      void this.ensureClusterRecords();
+      // Take client requests only once the cluster records exist: a router or shard replica
+      // that starts with the ensemble must not read /ring before it is created (NO_NODE).
+      void this.ensureClusterRecords().finally(() => {
+        if (this.replica.leading) void this.leaderSubject.setLeader(true);
+      });
     } else {
+      void this.leaderSubject.setLeader(false);
       // Watches live where they were registered; clients re-register them on the new leader.
       for (const watcher of this.knownWatchers) this.tree.removeWatcher(watcher);
       this.knownWatchers.clear();

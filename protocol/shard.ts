@@ -4,6 +4,8 @@
  * request's placement key at its own ring version answers MOVED with that version, and the
  * router refreshes its ring and retries.
  */
+import type { HashRangeText, RangeImage } from '../znode/range-transfer.js';
+import { placementKey } from '../ring/path.js';
 import type { CreateMode, MultiOpRequest, Stat, TxnResult, WatchEventType } from '../znode/types.js';
 
 export type ShardConsistency = 'linearizable' | 'sequential' | 'stale';
@@ -23,7 +25,41 @@ export type ShardRequest = Base & (
   | { op: 'closeSession'; sessionId: number }
   /** Which of these sessions (all owned by the receiving group) are open: for ephemeral checks and cleanup. */
   | { op: 'sessionsAlive'; sessionIds: number[] }
+  // Rebalancing (shard/range-ops.ts): the mover's requests to the source and the target group.
+  /** Source: a page of the keys in `ranges`; cursor 0 (re)starts the export and its change journal. */
+  | { op: 'exportRange'; exportId: string; ranges: HashRangeText[]; cursor: number; limit: number; maxBytes: number }
+  /** Source: the current state of the keys the export's ranges changed after `sinceZxid`. */
+  | { op: 'exportTail'; exportId: string; sinceZxid: number; limit: number }
+  | { op: 'exportEnd'; exportId: string }
+  /** Target: set the image through the target's log (idempotent). */
+  | { op: 'importRange'; image: RangeImage }
+  /** Source: from this txn on, writes to `ranges` answer MOVED. Idempotent by fenceId. */
+  | { op: 'fenceRange'; fenceId: string; ranges: HashRangeText[]; toRingVersion: number }
+  /**
+   * Drop every key in `ranges` (and the fence `fenceId`): on the source once the ring that moves
+   * them is committed, on the target to restart a copy. Refused for any key this group owns at
+   * its ring (at least the request's ring version).
+   */
+  | { op: 'dropRange'; ranges: HashRangeText[]; fenceId?: string }
 );
+
+export interface ExportPageReply extends ShardReplyHeader {
+  startZxid: number;
+  image: RangeImage;
+  nextCursor: number | null;
+  totalEntries: number;
+  size_bytes: number;
+}
+
+export interface ExportTailReply extends ShardReplyHeader {
+  image: RangeImage;
+  more: boolean;
+  size_bytes: number;
+}
+
+export interface DropRangeReply extends ShardReplyHeader {
+  deleted: number;
+}
 
 export interface ShardReplyHeader {
   /** The zxid the reply reflects (the write's own zxid for writes). */
@@ -79,6 +115,14 @@ export interface SessionClosedNotice {
  */
 export function sessionPlacementKey(sessionId: number): string {
   return `/__sessions/${sessionId}`;
+}
+
+/**
+ * The ring key a read is routed and checked by: a node's placement key (its parent path), but
+ * for a child listing the directory itself, since that is what its children are placed by.
+ */
+export function readPlacementKey(read: 'getData' | 'exists' | 'getChildren', path: string): string {
+  return read === 'getChildren' ? path : placementKey(path);
 }
 
 /** The watcher id (and events subject id) of a session. */

@@ -12,7 +12,7 @@ import type { RingWatch } from '../meta/ring-watch.js';
 import type { Subjects } from '../net/subjects.js';
 import type { Transport } from '../net/transport.js';
 import {
-  ALL_SESSIONS, sessionPlacementKey, sessionWatcher, type SessionEvent, type ShardReadReply, type ShardReplyHeader,
+  ALL_SESSIONS, readPlacementKey, sessionPlacementKey, sessionWatcher, type SessionEvent, type ShardReadReply, type ShardReplyHeader,
   type ShardSessionReply, type ShardWriteReply,
 } from '../protocol/shard.js';
 import { placementKey } from '../ring/path.js';
@@ -139,7 +139,7 @@ export class ShardedClusterBackend implements ClusterBackend {
     const onEvent = ({ data }: { data: unknown }): void => {
       const event = data as SessionEvent;
       if (event.type === 'SessionClosed') queue.end();
-      else queue.push(event as SessionWatchEvent);
+      else queue.push({ type: event.type, path: event.path, zxid: event.zxid, ...(event.group === undefined ? {} : { group: event.group }) });
     };
     subscriptions.push(transport.subscribe(subjects.events(sessionWatcher(sessionId)), onEvent));
     subscriptions.push(transport.subscribe(subjects.events(ALL_SESSIONS), onEvent));
@@ -194,7 +194,7 @@ export class ShardedClusterBackend implements ClusterBackend {
   }
 
   private read(read: 'getData' | 'exists' | 'getChildren', path: string, consistency: ReadOptions['consistency'], watchSession: number | undefined): Promise<ShardReadReply> {
-    return this.forwarder.send<ShardReadReply>(placementKey(path), {
+    return this.forwarder.send<ShardReadReply>(readPlacementKey(read, path), {
       op: 'read', read, path, consistency, ...(watchSession === undefined ? {} : { watchSession }),
     }, true);
   }

@@ -13,14 +13,16 @@ import { LeaderSubject } from '../net/leader-subject.js';
 import { Subjects } from '../net/subjects.js';
 import type { Subscription, Transport } from '../net/transport.js';
 import {
-  ALL_SESSIONS, sessionPlacementKey, sessionWatcher, type SessionClosedNotice, type SessionEvent, type ShardReadReply,
+  ALL_SESSIONS, readPlacementKey, sessionPlacementKey, sessionWatcher, type SessionClosedNotice, type SessionEvent, type ShardReadReply,
   type ShardReplyHeader, type ShardRequest, type ShardSessionReply, type ShardWriteReply, type SessionsAliveReply,
 } from '../protocol/shard.js';
 import { TreeReplica, type TreeReplicaStatus } from '../replica/tree-replica.js';
+import { RingHasher } from '../ring/hasher.js';
 import { placementKey } from '../ring/path.js';
 import type { ZabTiming } from '../zab/driver/zab-replica.js';
 import type { MultiOpRequest, TxnResult, WatchEvent } from '../znode/types.js';
 import { GroupMembership } from './group-membership.js';
+import { RangeOps } from './range-ops.js';
 import { SessionLiveness } from './session-liveness.js';
 
 export interface ShardReplicaOptions {
@@ -49,6 +51,7 @@ export class ShardReplica {
   private leaderSubject!: LeaderSubject;
   private membership!: GroupMembership;
   private liveness!: SessionLiveness;
+  private rangeOps!: RangeOps;
   private readonly subjects: Subjects;
   private readonly subscriptions: Subscription[] = [];
   private readonly knownWatchers = new Set<string>();
@@ -66,7 +69,9 @@ export class ShardReplica {
 
   private async run(): Promise<void> {
     const { transport, group } = this.options;
-    this.leaderSubject = new LeaderSubject(transport, this.subjects.groupLeader(group), (request) => this.serveLeader(request));
+    this.leaderSubject = new LeaderSubject(transport, this.subjects.groupLeader(group),
+      (request) => this.serveLeader(request).catch((err: unknown) => (this.rangeOps === undefined ? Promise.reject(err) : this.rangeOps.holdMoved(err))));
+    const hasher = await RingHasher.create();
     this.replica = await TreeReplica.start({
       ensemble: group,
       nodeId: this.options.nodeId,
@@ -85,6 +90,12 @@ export class ShardReplica {
       onWatchEvents: (events) => this.publishEvents(events),
       onApplied: (zxid, result) => this.onApplied(zxid, result),
       ...(this.options.onFatal === undefined ? {} : { onFatal: this.options.onFatal }),
+    });
+    const placement = { ofKey: (key: string) => hasher.hash(key), ofSession: (id: number) => hasher.hash(sessionPlacementKey(id)) };
+    this.replica.tree.usePlacementHash(placement);
+    this.rangeOps = new RangeOps({
+      group, replica: this.replica, ring: this.options.ring, placement, logger: this.options.logger,
+      onDropped: (zxid) => this.options.transport.publish(this.subjects.events(ALL_SESSIONS), { type: 'WatchesLost', path: '/', zxid, group } satisfies SessionEvent),
     });
     this.liveness = new SessionLiveness({
       group,
@@ -113,6 +124,7 @@ export class ShardReplica {
 
   async stop(): Promise<void> {
     if (this.reconcileTimer !== undefined) clearInterval(this.reconcileTimer);
+    this.rangeOps?.stop();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     await this.leaderSubject.setLeader(false);
     await this.membership?.leave();
@@ -128,6 +140,7 @@ export class ShardReplica {
 
   private onLeadership(leading: boolean): void {
     if (this.replica === undefined) return;
+    this.rangeOps?.clear();
     void this.leaderSubject.setLeader(leading);
     for (const watcher of this.knownWatchers) this.tree.removeWatcher(watcher);
     this.knownWatchers.clear();
@@ -148,6 +161,7 @@ export class ShardReplica {
 
   /** The owner of a session tells every group when it closes, so they drop its ephemerals. */
   private onApplied(zxid: number, result: TxnResult): void {
+    this.rangeOps?.exports.onApplied(zxid, result);
     if (result.type !== 'closeSession' || this.replica === undefined || !this.replica.leading) return;
     if (this.liveness.ownerOf(result.sessionId) !== this.options.group) return;
     const notice: SessionClosedNotice = { sessionId: result.sessionId };
@@ -185,6 +199,7 @@ export class ShardReplica {
   private async serveLeader(raw: unknown): Promise<unknown> {
     const request = asShardRequest(raw);
     if (!this.replica.leading) throw new ShardkvError('NOT_LEADER', `this replica of ${this.options.group} is not the leader`);
+    if (RangeOps.handles(request)) return this.rangeOps.serve(request);
     await this.checkOwnership(request);
     switch (request.op) {
       case 'create': {
@@ -276,7 +291,8 @@ export class ShardReplica {
   private async checkOwnership(request: ShardRequest): Promise<void> {
     const ring = await this.options.ring.atLeast(typeof request.ringVersion === 'number' ? request.ringVersion : 0);
     if (ring.groupCount === 0) throw new ShardkvError('UNAVAILABLE', 'the ring has no groups yet');
-    const owners = new Set(keysOf(request).map((key) => ring.ownerOf(key)));
+    const keys = keysOf(request);
+    const owners = new Set(keys.map((key) => ring.ownerOf(key)));
     if (owners.size > 1) {
       throw new ShardkvError('CROSS_SHARD_MULTI', 'the multi spans directories owned by different groups', { groups: [...owners] });
     }
@@ -287,6 +303,7 @@ export class ShardReplica {
         owner,
       });
     }
+    this.rangeOps.checkNotFenced(keys);
   }
 }
 
@@ -296,8 +313,9 @@ function keysOf(request: ShardRequest): string[] {
     case 'create':
     case 'setData':
     case 'delete':
-    case 'read':
       return [placementKey(request.path)];
+    case 'read':
+      return [readPlacementKey(request.read, request.path)];
     case 'multi':
       return (request.ops as MultiOpRequest[]).map((op) => placementKey(op.path));
     case 'createSession':

@@ -11,6 +11,7 @@
 import { ShardkvError, type ErrorCode } from '../errors/codes.js';
 import { ROOT_PATH, validatePath } from '../ring/path.js';
 import { PendingChanges, type PendingDir, type PendingNode } from './pending-changes.js';
+import { parseRanges, RESERVED_PREFIX, rangesContain, type HashRange } from './range-transfer.js';
 import { parentOf } from './tree-state.js';
 import type {
   CheckRequest,
@@ -19,6 +20,9 @@ import type {
   CreateRequest,
   CreateSessionRequest,
   DeleteRequest,
+  DropRangeRequest,
+  FenceRequest,
+  ImportNodesRequest,
   MultiOpFailure,
   MultiOpRequest,
   MultiRequest,
@@ -78,6 +82,8 @@ function checkVersion(path: string, expected: number, actual: number): void {
 
 export class TxnPreparer {
   private readonly pending = new PendingChanges();
+  /** Fences prepared and not yet applied: writes prepared after one must already be refused. */
+  private pendingFences: Array<{ zxid: number; ranges: HashRange[]; toRingVersion: number }> = [];
 
   constructor(private readonly tree: ZnodeTree) {}
 
@@ -96,6 +102,12 @@ export class TxnPreparer {
         return this.prepareCloseSession(request, context);
       case 'reap':
         return this.prepareReap(request, context);
+      case 'importNodes':
+        return this.prepareImport(request, context);
+      case 'fence':
+        return this.prepareFence(request, context);
+      case 'dropRange':
+        return this.prepareDropRange(request, context);
       case 'create':
       case 'delete':
       case 'setData':
@@ -109,11 +121,13 @@ export class TxnPreparer {
   /** The tree has applied every txn up to `zxid`. */
   committed(zxid: number): void {
     this.pending.committed(zxid);
+    if (this.pendingFences.length > 0) this.pendingFences = this.pendingFences.filter((fence) => fence.zxid > zxid);
   }
 
   /** Forget every pending change: this replica stopped leading, or is starting to. */
   reset(): void {
     this.pending.clear();
+    this.pendingFences = [];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -137,6 +151,10 @@ export class TxnPreparer {
   // Node operations
 
   private prepareOp(request: MultiOpRequest, context: PrepareContext): MultiSubTxn {
+    if (typeof request.path === 'string' && request.path.startsWith(RESERVED_PREFIX)) {
+      throw new ShardkvError('BAD_PATH', `${request.path} is under the reserved ${RESERVED_PREFIX}`, { path: request.path });
+    }
+    if (typeof request.path === 'string') this.checkFence(() => this.tree.placement?.ofKey(parentOf(request.path)));
     switch (request.op) {
       case 'create':
         return this.prepareCreate(request, context);
@@ -271,6 +289,8 @@ export class TxnPreparer {
         txns.push(this.prepareOp(request.ops[index] as MultiOpRequest, context));
       } catch (error) {
         this.pending.rollback(mark);
+        // A fenced range is not the multi's fault: the whole request goes to the new owner.
+        if (error instanceof ShardkvError && error.code === 'MOVED') throw error;
         const code: ErrorCode = error instanceof ShardkvError ? error.code : 'INTERNAL';
         const message = error instanceof Error ? error.message : String(error);
         const results: MultiOpFailure[] = request.ops.map((_, other) =>
@@ -302,6 +322,7 @@ export class TxnPreparer {
       throw badArguments(`session timeout must be a positive integer of ms, got ${timeout_ms}`);
     }
     if (this.sessionOpen(sessionId)) throw badArguments(`session ${sessionId} already exists`, { sessionId });
+    this.checkFence(() => this.tree.placement?.ofSession(sessionId));
     this.pending.setSessionOpen(context.zxid, sessionId, true);
     return { type: 'createSession', sessionId, timeout_ms };
   }
@@ -338,6 +359,7 @@ export class TxnPreparer {
       badArguments(`${path} is not to be reaped: ${why}`, { path });
     // Anything pending on the node or its children means it is in use.
     if (committed === undefined || this.pending.node(path) !== undefined) throw notEligible('it changed');
+    this.checkFence(() => this.tree.placement?.ofKey(parentOf(path)));
     const dir = this.dirAt(path);
     if (dir.childCount > 0) throw notEligible('it has children');
     if (committed.kind === 'container') {
@@ -348,5 +370,67 @@ export class TxnPreparer {
       throw notEligible(`it is a ${committed.kind} node`);
     }
     return this.deletion(path, context.zxid);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rebalancing (shard groups)
+
+  /**
+   * MOVED when the placement hash is fenced, applied or pending: the range is moving to another
+   * group, and a write prepared after the fence would miss the copy. `hashOf` is undefined
+   * where no placement is set (the meta tree).
+   */
+  private checkFence(hashOf: () => bigint | undefined): void {
+    if (this.tree.placement === undefined) return;
+    const hash = hashOf();
+    if (hash === undefined) return;
+    const fence = this.tree.fenceCovering(hash) ?? this.pendingFences.find((pending) => rangesContain(pending.ranges, hash));
+    if (fence !== undefined) {
+      throw new ShardkvError('MOVED', `the key's range is moving to another group (fenced until ring version ${fence.toRingVersion})`, {
+        ringVersion: fence.toRingVersion,
+        fenced: true,
+      });
+    }
+  }
+
+  private prepareImport(request: ImportNodesRequest, context: PrepareContext): Txn {
+    const image = request.image;
+    const lists = [image?.nodes, image?.dirs, image?.sessions, image?.deletes, image?.closedSessions];
+    if (!lists.every(Array.isArray)) throw badArguments('importNodes needs nodes, dirs, sessions, deletes and closedSessions lists');
+    for (const node of image.nodes) {
+      validatePath(node[0]);
+      this.checkData(node[0], node[1]);
+      this.pending.setNode(context.zxid, node[0], { version: node[6], kind: node[8], ephemeralOwner: node[9] });
+    }
+    for (const path of image.deletes) {
+      validatePath(path);
+      this.pending.setNode(context.zxid, path, null);
+    }
+    return {
+      type: 'importNodes', nodes: image.nodes, dirs: image.dirs, sessions: image.sessions,
+      deletes: image.deletes, closedSessions: image.closedSessions,
+    };
+  }
+
+  private prepareFence(request: FenceRequest, context: PrepareContext): Txn {
+    const ranges = parseRanges(request.ranges);
+    if (typeof request.fenceId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(request.fenceId)) {
+      throw badArguments(`a fence id is 1-64 letters, digits, '_' or '-', got ${JSON.stringify(request.fenceId)}`);
+    }
+    if (!Number.isSafeInteger(request.toRingVersion) || request.toRingVersion < 1) throw badArguments('toRingVersion must be a positive integer');
+    this.pendingFences.push({ zxid: context.zxid, ranges, toRingVersion: request.toRingVersion });
+    return { type: 'fence', fenceId: request.fenceId, ranges: request.ranges, toRingVersion: request.toRingVersion };
+  }
+
+  private prepareDropRange(request: DropRangeRequest, context: PrepareContext): Txn {
+    if (![request.paths, request.dirs, request.sessions].every(Array.isArray)) throw badArguments('dropRange needs paths, dirs and sessions lists');
+    for (const path of request.paths) {
+      validatePath(path);
+      this.pending.setNode(context.zxid, path, null);
+    }
+    return {
+      type: 'dropRange', paths: request.paths, dirs: request.dirs, sessions: request.sessions,
+      ...(request.fenceId === undefined ? {} : { fenceId: request.fenceId }),
+    };
   }
 }

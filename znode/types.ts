@@ -6,6 +6,7 @@
  * zxids, times and session ids are JavaScript numbers: exact up to 2^53, which holds a zxid
  * `epoch << 32 | counter` for epochs below 2^21.
  */
+import type { HashRangeText, RangeImage } from './range-transfer.js';
 
 /** ZooKeeper's Stat, as a client sees it. */
 export interface Stat {
@@ -114,12 +115,35 @@ export interface ReapRequest {
   op: 'reap';
   path: string;
 }
+/** Rebalancing, shard groups only: set part of a range exactly as the source group holds it. */
+export interface ImportNodesRequest {
+  op: 'importNodes';
+  image: RangeImage;
+}
+/** Rebalancing: refuse every later write to these hash ranges (they are moving away). */
+export interface FenceRequest {
+  op: 'fence';
+  fenceId: string;
+  ranges: HashRangeText[];
+  toRingVersion: number;
+}
+/** Rebalancing: forget these nodes, empty directories and sessions (a range that moved away), and the fence. */
+export interface DropRangeRequest {
+  op: 'dropRange';
+  paths: string[];
+  dirs: string[];
+  sessions: number[];
+  fenceId?: string;
+}
 export type Request =
   | MultiOpRequest
   | MultiRequest
   | CreateSessionRequest
   | CloseSessionRequest
-  | ReapRequest;
+  | ReapRequest
+  | ImportNodesRequest
+  | FenceRequest
+  | DropRangeRequest;
 
 /** What `prepare` needs besides the request. */
 export interface PrepareContext {
@@ -178,7 +202,25 @@ export interface CloseSessionTxn {
   /** The session's ephemerals as the leader saw them; apply also deletes any it still indexes. */
   paths: string[];
 }
-export type Txn = MultiSubTxn | MultiTxn | CreateSessionTxn | CloseSessionTxn;
+/** Sets nodes, directory counters and sessions exactly as given (state-based: replay-safe). Fires no watches. */
+export interface ImportNodesTxn extends RangeImage {
+  type: 'importNodes';
+}
+export interface FenceTxn {
+  type: 'fence';
+  fenceId: string;
+  ranges: HashRangeText[];
+  toRingVersion: number;
+}
+/** Removes nodes, empty directories and sessions without firing watches, and the fence `fenceId` if given. */
+export interface DropRangeTxn {
+  type: 'dropRange';
+  paths: string[];
+  dirs: string[];
+  sessions: number[];
+  fenceId?: string;
+}
+export type Txn = MultiSubTxn | MultiTxn | CreateSessionTxn | CloseSessionTxn | ImportNodesTxn | FenceTxn | DropRangeTxn;
 
 // ---------------------------------------------------------------------------------------------
 // Results of apply.
@@ -198,7 +240,10 @@ export type TxnResult =
   | SubTxnResult
   | { type: 'multi'; results: SubTxnResult[] }
   | { type: 'createSession'; sessionId: number }
-  | { type: 'closeSession'; sessionId: number; deleted: string[] };
+  | { type: 'closeSession'; sessionId: number; deleted: string[] }
+  | { type: 'importNodes'; nodes: number; deletes: number; sessions: number; closedSessions: number }
+  | { type: 'fence'; fenceId: string }
+  | { type: 'dropRange'; deleted: number; fenceId?: string };
 
 /**
  * Per-op outcome of a failed multi (carried in the MULTI_FAILED error's details.results):

@@ -14,6 +14,7 @@
  */
 import { invariant, ShardkvError } from '../errors/codes.js';
 import { ROOT_PATH, validatePath } from '../ring/path.js';
+import { FENCES_DIR, fencePath, parseRanges, rangesContain, type FenceRecord, type HashRange, type PlacementHash } from './range-transfer.js';
 import { restoreState, serialiseState, type SnapshotChunk } from './tree-snapshot.js';
 import { nameOf, parentOf, TreeState, type NodeRecord } from './tree-state.js';
 import type {
@@ -22,6 +23,9 @@ import type {
   CloseSessionTxn,
   CreateTxn,
   DeleteTxn,
+  DropRangeTxn,
+  FenceTxn,
+  ImportNodesTxn,
   DirectoryStat,
   Hierarchy,
   MultiSubTxn,
@@ -66,6 +70,9 @@ export class ZnodeTree {
   readonly sessionScope: 'local' | 'external';
   private state: TreeState;
   private readonly watches = new WatchRegistry();
+  private placementHash: PlacementHash | undefined;
+  /** Parsed fences (derived from the nodes under FENCES_DIR); undefined when stale. */
+  private fenceCache: Array<{ fenceId: string; ranges: HashRange[]; toRingVersion: number }> | undefined;
 
   constructor(options: ZnodeTreeOptions) {
     this.hierarchy = options.hierarchy;
@@ -189,6 +196,15 @@ export class ZnodeTree {
         break;
       case 'closeSession':
         result = this.applyCloseSession(txn, zxid, fire);
+        break;
+      case 'importNodes':
+        result = this.applyImport(txn, time_ms);
+        break;
+      case 'fence':
+        result = this.applyFence(txn, zxid, time_ms);
+        break;
+      case 'dropRange':
+        result = this.applyDropRange(txn, zxid);
         break;
       default:
         result = this.applySub(txn, zxid, time_ms, fire);
@@ -338,6 +354,130 @@ export class ZnodeTree {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Rebalancing: import, fence, drop (no watch fires: the old owner tells its watchers instead)
+
+  private applyImport(txn: ImportNodesTxn, time_ms: number): TxnResult {
+    const state = this.state;
+    for (const [path, data, czxid, mzxid, ctime, mtime, version, aversion, kind, ephemeralOwner, ttl_ms] of txn.nodes) {
+      const older = state.nodes.get(path);
+      if (older !== undefined) state.unindex(path, older);
+      const node: NodeRecord = { data, czxid, mzxid, ctime, mtime, version, aversion, kind, ephemeralOwner, ttl_ms };
+      state.nodes.set(path, node);
+      state.index(path, node);
+      if (path !== ROOT_PATH) state.dirFor(parentOf(path)).children.add(nameOf(path));
+    }
+    for (const [path, creates, pzxid] of txn.dirs) {
+      const dir = state.dirFor(path);
+      dir.creates = Math.max(dir.creates, creates);
+      dir.pzxid = Math.max(dir.pzxid, pzxid);
+    }
+    for (const [sessionId, timeout_ms] of txn.sessions) {
+      state.sessions.open(sessionId, timeout_ms);
+      // Liveness starts at the import, as at a create: a session that never calls again expires here.
+      state.sessions.touch(sessionId, time_ms);
+    }
+    for (const path of txn.deletes) this.removeSilently(path);
+    for (const sessionId of txn.closedSessions) state.sessions.close(sessionId);
+    return {
+      type: 'importNodes', nodes: txn.nodes.length, deletes: txn.deletes.length,
+      sessions: txn.sessions.length, closedSessions: txn.closedSessions.length,
+    };
+  }
+
+  private applyFence(txn: FenceTxn, zxid: number, time_ms: number): TxnResult {
+    const path = fencePath(txn.fenceId);
+    const record: FenceRecord = { ranges: txn.ranges, toRingVersion: txn.toRingVersion };
+    const older = this.state.nodes.get(path);
+    if (older !== undefined) this.state.unindex(path, older);
+    this.state.nodes.set(path, {
+      data: new TextEncoder().encode(JSON.stringify(record)),
+      czxid: older?.czxid ?? zxid, mzxid: zxid, ctime: older?.ctime ?? time_ms, mtime: time_ms,
+      version: 0, aversion: 0, kind: 'persistent', ephemeralOwner: 0, ttl_ms: 0,
+    });
+    this.state.dirFor(FENCES_DIR).children.add(txn.fenceId);
+    this.fenceCache = undefined;
+    return { type: 'fence', fenceId: txn.fenceId };
+  }
+
+  private applyDropRange(txn: DropRangeTxn, zxid: number): TxnResult {
+    let deleted = 0;
+    for (const path of txn.paths) if (this.removeSilently(path)) deleted += 1;
+    for (const path of txn.dirs) {
+      const dir = this.state.dirs.get(path);
+      if (dir !== undefined && dir.children.size === 0) this.state.dirs.delete(path);
+    }
+    for (const sessionId of txn.sessions) this.state.sessions.close(sessionId);
+    if (txn.fenceId !== undefined) {
+      this.removeSilently(fencePath(txn.fenceId));
+      const dir = this.state.dirs.get(FENCES_DIR);
+      if (dir !== undefined && zxid > dir.pzxid) dir.pzxid = zxid;
+      this.fenceCache = undefined;
+    }
+    return { type: 'dropRange', deleted, ...(txn.fenceId === undefined ? {} : { fenceId: txn.fenceId }) };
+  }
+
+  /** Deletes a node without watch events; true if there was one. */
+  private removeSilently(path: string): boolean {
+    const node = this.state.nodes.get(path);
+    if (node === undefined) return false;
+    this.state.nodes.delete(path);
+    this.state.unindex(path, node);
+    if (path !== ROOT_PATH) this.state.dirs.get(parentOf(path))?.children.delete(nameOf(path));
+    return true;
+  }
+
+  /** A shard sets how it places keys once at start; fences are only checked where it is set. */
+  usePlacementHash(placement: PlacementHash): void {
+    this.placementHash = placement;
+  }
+
+  get placement(): PlacementHash | undefined {
+    return this.placementHash;
+  }
+
+  /** The applied fences. */
+  fences(): Array<{ fenceId: string; ranges: HashRange[]; toRingVersion: number }> {
+    if (this.fenceCache === undefined) {
+      const cache: Array<{ fenceId: string; ranges: HashRange[]; toRingVersion: number }> = [];
+      for (const fenceId of this.state.dirs.get(FENCES_DIR)?.children ?? []) {
+        const node = this.state.nodes.get(fencePath(fenceId));
+        if (node === undefined) continue;
+        const record = JSON.parse(new TextDecoder().decode(node.data)) as FenceRecord;
+        cache.push({ fenceId, ranges: parseRanges(record.ranges), toRingVersion: record.toRingVersion });
+      }
+      this.fenceCache = cache;
+    }
+    return this.fenceCache;
+  }
+
+  /** The applied fence covering a placement hash, if any. */
+  fenceCovering(hash: bigint): { fenceId: string; toRingVersion: number } | undefined {
+    const fences = this.fences();
+    if (fences.length === 0) return undefined;
+    return fences.find((fence) => rangesContain(fence.ranges, hash));
+  }
+
+  /** Every node path, directory path and session id (for range exports; a snapshot in time). */
+  keys(): { nodes: string[]; dirs: string[]; sessions: number[] } {
+    return {
+      nodes: [...this.state.nodes.keys()],
+      dirs: [...this.state.dirs.keys()],
+      sessions: [...this.state.sessions.entries()].map(([sessionId]) => sessionId),
+    };
+  }
+
+  /** Ids of the open sessions. */
+  sessionIds(): number[] {
+    return [...this.state.sessions.entries()].map(([sessionId]) => sessionId);
+  }
+
+  /** The committed directory record at `path`: [path, creates, pzxid], or undefined. */
+  directoryRecord(path: string): [string, number, number] | undefined {
+    const dir = this.state.dirs.get(path);
+    return dir === undefined ? undefined : [path, dir.creates, dir.pzxid];
+  }
+
+  // -------------------------------------------------------------------------------------------
   // State the preparer reads (committed state, before its pending overlay)
 
   /** The committed node at `path` (do not modify). */
@@ -436,6 +576,7 @@ export class ZnodeTree {
   /** Replaces the replicated state with a snapshot's. Watches stay; session liveness restarts. */
   restore(chunks: Iterable<SnapshotChunk>): void {
     this.state = restoreState(chunks, this.hierarchy);
+    this.fenceCache = undefined;
   }
 
   /** Every node and directory with its full state, sorted: for tests and consistency checks. */
