@@ -40,13 +40,35 @@ export interface ReplicaRoleOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** Errors after which a start-up call to the meta ensemble may succeed later (it is still electing, or starting). */
+const META_NOT_READY = new Set(['NO_LEADER', 'NOT_LEADER', 'TIMEOUT', 'UNAVAILABLE', 'CONNECTION_LOSS', 'NO_NODE']);
+
+/**
+ * Retries a start-up step that needs the meta ensemble until it answers: processes of a
+ * topology start in any order, and the ensemble may take a while to elect on a loaded machine.
+ */
+async function whenMetaAnswers<T>(what: string, step: () => Promise<T>, logger: Logger, deadline_ms = 180_000): Promise<T> {
+  const deadline = Date.now() + deadline_ms;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !META_NOT_READY.has(code) || Date.now() > deadline) throw err;
+      logger.warn({ attempt, code }, `${what}: the meta ensemble is not ready; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2_000)));
+    }
+  }
+}
+
 export function startMetaRole(options: ReplicaRoleOptions): Promise<MetaReplica> {
   return MetaReplica.start(options);
 }
 
 export async function startShardRole(options: ReplicaRoleOptions & { group: string }): Promise<Stoppable> {
   const meta = new MetaClient({ transport: options.transport, prefix: options.prefix, logger: options.logger });
-  const ring = await RingWatch.start(meta, await RingHasher.create(), options.logger);
+  const hasher = await RingHasher.create();
+  const ring = await whenMetaAnswers('reading the ring', () => RingWatch.start(meta, hasher, options.logger), options.logger);
   const shard = await ShardReplica.start({ ...options, meta, ring });
   return {
     async stop() {
@@ -75,8 +97,11 @@ export async function startRouterRole(options: RouterRoleOptions): Promise<Stopp
   const { transport, prefix, logger } = options;
   const meta = new MetaClient({ transport, prefix, logger });
   const hasher = await RingHasher.create();
-  if (options.initialGroups.length > 0) await new RingAdmin(meta, hasher, logger).bootstrap(options.initialGroups);
-  const ring = await RingWatch.start(meta, hasher, logger);
+  if (options.initialGroups.length > 0) {
+    const initialGroups = options.initialGroups;
+    await whenMetaAnswers('writing the initial ring', () => new RingAdmin(meta, hasher, logger).bootstrap(initialGroups), logger);
+  }
+  const ring = await whenMetaAnswers('reading the ring', () => RingWatch.start(meta, hasher, logger), logger);
   const metrics = createRouterMetrics();
   const backend = new ShardedClusterBackend({ transport, subjects: new Subjects(prefix), meta, ring, logger, metrics });
   const app = buildRouterHttp({ backend, logger, metrics });

@@ -26,9 +26,14 @@ export class GroupMembership {
     this.timer = setInterval(() => void this.check(), options.check_ms ?? 3_000);
   }
 
+  /** Registers now if the meta ensemble answers; otherwise the periodic check registers later. */
   static async join(options: GroupMembershipOptions): Promise<GroupMembership> {
     const membership = new GroupMembership(options);
-    await membership.register();
+    try {
+      await membership.register();
+    } catch (err) {
+      options.logger.warn({ err }, 'could not register in the meta tree yet; will retry');
+    }
     return membership;
   }
 

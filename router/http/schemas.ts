@@ -41,7 +41,8 @@ export const HTTP_CREATE_MODES = [
 export type HttpCreateMode = (typeof HTTP_CREATE_MODES)[number];
 
 const WATCH_FLAG = { type: 'string', enum: ['1', '0', 'true', 'false'] } as const;
-const VERSION = { type: 'integer', minimum: -1, default: -1 } as const;
+// ZooKeeper's versions are 32-bit signed counters: a larger one is malformed, not merely stale.
+const VERSION = { type: 'integer', minimum: -1, maximum: 2 ** 31 - 1, default: -1 } as const;
 const TTL_MS = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 export const PATH_PARAMS_SCHEMA = {
