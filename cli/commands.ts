@@ -1,3 +1,4 @@
+import { composeCommand } from '../compose/compose-command.js';
 import type { Command } from './command.js';
 import { groupCommand, rebalanceCommand } from './admin-commands.js';
 import { dataCommands } from './data/index.js';
@@ -11,6 +12,7 @@ export const commands: Command[] = [
   devCommand,
   upCommand,
   downCommand,
+  composeCommand,
   metaCommand,
   shardCommand,
   routerCommand,
