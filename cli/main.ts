@@ -40,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Until the command settles, an exit means something died silently (a pending promise with
+// nothing keeping the event loop alive): that must not look like success.
+process.exitCode = 1;
 main(process.argv.slice(2)).then(
   (status) => { process.exitCode = status; },
   (err: unknown) => {

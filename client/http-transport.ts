@@ -54,7 +54,12 @@ export class HttpTransport {
       body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
     }
     const timeout_ms = options.timeout_ms ?? this.timeout_ms;
-    const signals = [options.signal, timeout_ms > 0 ? AbortSignal.timeout(timeout_ms) : undefined].filter((s): s is AbortSignal => s !== undefined);
+    // A plain (ref'd) timer, not AbortSignal.timeout: when the server drops the connection without
+    // an answer, Node 20's fetch can leave its promise pending with nothing keeping the process
+    // alive, and a CLI would then exit 0 having printed nothing.
+    const deadline = new AbortController();
+    const timer = timeout_ms > 0 ? setTimeout(() => deadline.abort(new DOMException('deadline passed', 'TimeoutError')), timeout_ms) : undefined;
+    const signals = [options.signal, timer === undefined ? undefined : deadline.signal].filter((s): s is AbortSignal => s !== undefined);
     let response: Response;
     try {
       response = await fetch(url, {
@@ -65,6 +70,8 @@ export class HttpTransport {
       });
     } catch (err) {
       throw transportError(err, url, timeout_ms);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
     if (response.ok || options.acceptStatus?.includes(response.status) === true) return response;
     throw await answerError(response);
