@@ -46,17 +46,28 @@ t.test('recovery restores the fuzzy snapshot and replays the log after it to the
   await storage.writeEpochs({ currentEpoch: 1 });
   const kv = new ToyKv(2);
   await serve(storage, kv, kvRecords(1, 60));
-  // The snapshot is labelled 60 (applied when it starts); 61..120 are applied while it is written.
+  // The snapshot is labelled 60 (applied when it starts); 61..120 are applied while it is
+  // written. The source itself applies one of them before each chunk, so the interleaving does
+  // not depend on how the writer schedules its reads (it did, and a quiet machine lost the race).
+  const during = kvRecords(61, 120);
+  const appends: Array<Promise<void>> = [];
   const appliedAtChunk: number[] = [];
   const watched = {
     *snapshotChunks(): Iterable<Uint8Array> {
       for (const chunk of kv.snapshotChunks()) {
+        const next = during.shift();
+        if (next !== undefined) {
+          kv.apply(next.payload);
+          appends.push(storage.log.append([next]));
+        }
         appliedAtChunk.push(kv.appliedCount);
         yield chunk;
       }
     },
   };
-  await Promise.all([storage.takeSnapshot(EPOCH + 60, watched), serve(storage, kv, kvRecords(61, 120))]);
+  await storage.takeSnapshot(EPOCH + 60, watched);
+  await serve(storage, kv, during);
+  await Promise.all(appends);
   t.ok(appliedAtChunk.at(-1)! > appliedAtChunk[0]!, 'transactions were applied between snapshot chunks');
   await serve(storage, kv, kvRecords(121, 130));
   await storage.close();
