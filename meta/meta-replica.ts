@@ -13,7 +13,7 @@ import type {
   AckReply, MetaRequest, ReadReply, ReadRequest, ReplicaStatus, ReplyHeader, SessionReply, SetWatchesRequest,
   WatchNotification, WriteReply,
 } from '../protocol/meta.js';
-import { TreeReplica } from '../replica/tree-replica.js';
+import { replicaTuning, TreeReplica } from '../replica/tree-replica.js';
 import type { ZabTiming } from '../zab/driver/zab-replica.js';
 import type { WatchEvent } from '../znode/types.js';
 import { initialRecords } from './cluster-records.js';
@@ -68,13 +68,9 @@ export class MetaReplica {
       logger: this.options.logger,
       hierarchy: 'strict',
       sessionScope: 'local',
-      ...(this.options.timing === undefined ? {} : { timing: this.options.timing }),
-      ...(this.options.snapshotEveryTxns === undefined ? {} : { snapshotEveryTxns: this.options.snapshotEveryTxns }),
-      ...(this.options.snapshotRetain === undefined ? {} : { snapshotRetain: this.options.snapshotRetain }),
-      ...(this.options.maxDataBytes === undefined ? {} : { maxDataBytes: this.options.maxDataBytes }),
+      ...replicaTuning(this.options),
       onLeadership: (leading) => this.onLeadership(leading),
       onWatchEvents: (events) => this.publishEvents(events),
-      ...(this.options.onFatal === undefined ? {} : { onFatal: this.options.onFatal }),
     });
     this.subscriptions.push(
       transport.serve(subjects.metaRead(), (request) => this.serveRead(request), { queue: READ_QUEUE }),

@@ -44,6 +44,20 @@ export interface TreeReplicaOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** The knobs a role passes through to its TreeReplica unchanged. */
+export type ReplicaTuning = Pick<TreeReplicaOptions, 'timing' | 'snapshotEveryTxns' | 'snapshotRetain' | 'maxDataBytes' | 'onFatal'>;
+
+/** The tuning fields that are set in `options` (exactOptionalPropertyTypes-friendly pass-through). */
+export function replicaTuning(options: ReplicaTuning): ReplicaTuning {
+  const tuning: ReplicaTuning = {};
+  if (options.timing !== undefined) tuning.timing = options.timing;
+  if (options.snapshotEveryTxns !== undefined) tuning.snapshotEveryTxns = options.snapshotEveryTxns;
+  if (options.snapshotRetain !== undefined) tuning.snapshotRetain = options.snapshotRetain;
+  if (options.maxDataBytes !== undefined) tuning.maxDataBytes = options.maxDataBytes;
+  if (options.onFatal !== undefined) tuning.onFatal = options.onFatal;
+  return tuning;
+}
+
 export interface TreeReplicaStatus {
   id: string;
   ensemble: string;

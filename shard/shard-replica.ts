@@ -16,7 +16,7 @@ import {
   ALL_SESSIONS, readPlacementKey, sessionPlacementKey, sessionWatcher, type SessionClosedNotice, type SessionEvent, type ShardReadReply,
   type ShardReplyHeader, type ShardRequest, type ShardSessionReply, type ShardWriteReply, type SessionsAliveReply,
 } from '../protocol/shard.js';
-import { TreeReplica, type TreeReplicaStatus } from '../replica/tree-replica.js';
+import { replicaTuning, TreeReplica, type TreeReplicaStatus } from '../replica/tree-replica.js';
 import { RingHasher } from '../ring/hasher.js';
 import { placementKey } from '../ring/path.js';
 import type { ZabTiming } from '../zab/driver/zab-replica.js';
@@ -82,14 +82,10 @@ export class ShardReplica {
       logger: this.options.logger,
       hierarchy: 'implicit',
       sessionScope: 'external',
-      ...(this.options.timing === undefined ? {} : { timing: this.options.timing }),
-      ...(this.options.snapshotEveryTxns === undefined ? {} : { snapshotEveryTxns: this.options.snapshotEveryTxns }),
-      ...(this.options.snapshotRetain === undefined ? {} : { snapshotRetain: this.options.snapshotRetain }),
-      ...(this.options.maxDataBytes === undefined ? {} : { maxDataBytes: this.options.maxDataBytes }),
+      ...replicaTuning(this.options),
       onLeadership: (leading) => this.onLeadership(leading),
       onWatchEvents: (events) => this.publishEvents(events),
       onApplied: (zxid, result) => this.onApplied(zxid, result),
-      ...(this.options.onFatal === undefined ? {} : { onFatal: this.options.onFatal }),
     });
     const placement = { ofKey: (key: string) => hasher.hash(key), ofSession: (id: number) => hasher.hash(sessionPlacementKey(id)) };
     this.replica.tree.usePlacementHash(placement);
