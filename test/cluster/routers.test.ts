@@ -33,7 +33,9 @@ t.test('after kill -9 of one router, the other serves every node and session mad
   t.equal(groupsSeen.size, cluster.groups.length, 'ephemerals on every group');
 
   await cluster.kill('router-1');
-  await t.rejects(first.get(paths[0] as string), 'router-1 is gone');
+  // Asserted on the process, not by a request to its port: once freed, the port can be taken by
+  // a server of a test file running in parallel.
+  t.notOk(cluster.isRunning('router-1'), 'router-1 is gone');
 
   let intact = 0;
   for (const path of paths) {
