@@ -13,6 +13,7 @@ import type {
   AckReply, MetaRequest, ReadReply, ReadRequest, ReplicaStatus, ReplyHeader, SessionReply, SetWatchesRequest,
   WatchNotification, WriteReply,
 } from '../protocol/meta.js';
+import { readTree } from '../replica/tree-read.js';
 import { replicaTuning, TreeReplica } from '../replica/tree-replica.js';
 import type { ZabTiming } from '../zab/driver/zab-replica.js';
 import type { WatchEvent } from '../znode/types.js';
@@ -203,20 +204,7 @@ export class MetaReplica {
   private read(request: ReadRequest): ReadReply {
     const watcher = request.watcher === undefined ? undefined : watcherId(request.watcher);
     if (watcher !== undefined) this.knownWatchers.add(watcher);
-    switch (request.read) {
-      case 'getData': {
-        const { data, stat } = this.tree.getData(request.path, watcher);
-        return { ...this.header(), data, stat };
-      }
-      case 'exists':
-        return { ...this.header(), stat: this.tree.exists(request.path, watcher) };
-      case 'getChildren': {
-        const { children, stat } = this.tree.getChildren(request.path, watcher);
-        return { ...this.header(), children, stat };
-      }
-      default:
-        throw new ShardkvError('BAD_ARGUMENTS', `unknown read ${JSON.stringify((request as { read: unknown }).read)}`);
-    }
+    return { ...this.header(), ...readTree(this.tree, request.read, request.path, watcher) };
   }
 
   private async createSession(requested_ms: unknown): Promise<SessionReply> {

@@ -16,6 +16,7 @@ import {
   ALL_SESSIONS, readPlacementKey, sessionPlacementKey, sessionWatcher, type SessionClosedNotice, type SessionEvent, type ShardReadReply,
   type ShardReplyHeader, type ShardRequest, type ShardSessionReply, type ShardWriteReply, type SessionsAliveReply,
 } from '../protocol/shard.js';
+import { readTree } from '../replica/tree-read.js';
 import { replicaTuning, TreeReplica, type TreeReplicaStatus } from '../replica/tree-replica.js';
 import { RingHasher } from '../ring/hasher.js';
 import { placementKey } from '../ring/path.js';
@@ -248,20 +249,7 @@ export class ShardReplica {
       watcher = sessionWatcher(request.watchSession);
       this.knownWatchers.add(watcher);
     }
-    switch (request.read) {
-      case 'getData': {
-        const { data, stat } = this.tree.getData(request.path, watcher);
-        return { ...this.header(), data, stat };
-      }
-      case 'exists':
-        return { ...this.header(), stat: this.tree.exists(request.path, watcher) };
-      case 'getChildren': {
-        const { children, stat } = this.tree.getChildren(request.path, watcher);
-        return { ...this.header(), children, stat };
-      }
-      default:
-        throw new ShardkvError('BAD_ARGUMENTS', `unknown read ${JSON.stringify((request as { read: unknown }).read)}`);
-    }
+    return { ...this.header(), ...readTree(this.tree, request.read, request.path, watcher) };
   }
 
   private async createSession(sessionId: number, requested_ms: number): Promise<ShardSessionReply> {
