@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../logging/logger.js';
 import { InProcessBus } from '../net/in-process.js';
 import type { Command } from './command.js';
+import { REBALANCE_RATE_FLAG, rebalanceRateBytesPerSecond } from './cluster-flags.js';
 import { UsageError } from './flags.js';
 import { startMetaRole, startRouterRole, startShardRole, type Stoppable } from './roles.js';
 import { untilSignal } from './signals.js';
@@ -25,6 +26,7 @@ export const devCommand: Command = {
     { name: 'port', kind: 'number', default: 7070, description: 'router HTTP port' },
     { name: 'groups', kind: 'number', default: 2, description: 'shard groups' },
     { name: 'spare-groups', kind: 'number', default: 0, description: 'extra shard groups started outside the ring (add them with shardkv group add)' },
+    REBALANCE_RATE_FLAG,
   ],
   async run(flags) {
     const groups = flags.groups as number;
@@ -34,6 +36,7 @@ export const devCommand: Command = {
       throw new UsageError('--groups (>= 1) and --spare-groups (>= 0) must be integers, 16 groups at most');
     }
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
+    const rebalanceRate_bytes_per_s = rebalanceRateBytesPerSecond(flags['rebalance-rate-mbps'] as number);
     const dataDir = resolve(String(flags.data));
     process.env.LOG_LEVEL ??= 'warn';
     const bus = new InProcessBus();
@@ -57,7 +60,7 @@ export const devCommand: Command = {
     const routerLogger = logOf('router', 'router1');
     const router = await startRouterRole({
       transport: bus.connect({ logger: routerLogger }), prefix: PREFIX, logger: routerLogger,
-      host: String(flags.host), port, initialGroups: groupIds, routerId: 'router1',
+      host: String(flags.host), port, initialGroups: groupIds, routerId: 'router1', rebalanceRate_bytes_per_s,
     });
     started.push(router);
     process.stdout.write([

@@ -5,7 +5,7 @@
 import { createLogger, type LogContext } from '../logging/logger.js';
 import { connectNats } from '../net/nats.js';
 import { validateGroupId } from '../ring/group.js';
-import { NATS_FLAG, PREFIX_FLAG } from './cluster-flags.js';
+import { NATS_FLAG, PREFIX_FLAG, REBALANCE_RATE_FLAG, rebalanceRateBytesPerSecond } from './cluster-flags.js';
 import type { Command } from './command.js';
 import { UsageError, type FlagValues } from './flags.js';
 import { REPLICA_FLAGS, replicaSettings } from './replica-flags.js';
@@ -65,6 +65,7 @@ export const routerCommand: Command = {
     { name: 'host', kind: 'string', default: '127.0.0.1', description: 'listen address' },
     { name: 'port', kind: 'number', default: 7070, description: 'HTTP port' },
     { name: 'initial-groups', kind: 'string', default: '', description: 'groups to put on the ring of a fresh cluster (ignored once the ring has groups)' },
+    REBALANCE_RATE_FLAG,
     NATS_FLAG,
     PREFIX_FLAG,
     { name: 'check-config', kind: 'boolean', default: false, description: 'validate the flags and exit' },
@@ -74,10 +75,11 @@ export const routerCommand: Command = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
     const initialGroups = String(flags['initial-groups']).split(',').map((id) => id.trim()).filter((id) => id.length > 0);
     for (const group of initialGroups) validateGroupId(group);
+    const rebalanceRate_bytes_per_s = rebalanceRateBytesPerSecond(flags['rebalance-rate-mbps'] as number);
     if (flags['check-config'] === true) return 0;
     const id = String(flags.id);
     return runUntilSignal({ role: 'router', node: id }, flags, async ({ transport, logger }) => {
-      const router = await startRouterRole({ transport, prefix: String(flags.prefix), logger, host: String(flags.host), port, initialGroups });
+      const router = await startRouterRole({ transport, prefix: String(flags.prefix), logger, host: String(flags.host), port, initialGroups, rebalanceRate_bytes_per_s });
       logger.info({ url: router.url }, 'router listening');
       return router;
     });

@@ -89,7 +89,7 @@ export interface RouterRoleOptions {
   initialGroups: string[];
   /** This router's name in the rebalance coordinator election. Default router-<random>. */
   routerId?: string;
-  /** Rebalance copy throttle per transfer, bytes per second. Default 16 MiB/s. */
+  /** Rebalance copy throttle per transfer, bytes per second (0 = unthrottled). Default 16 MiB/s. */
   rebalanceRate_bytes_per_s?: number;
 }
 
@@ -110,7 +110,7 @@ export async function startRouterRole(options: RouterRoleOptions): Promise<Stopp
   const coordinator = new RebalanceCoordinator({
     routerId: options.routerId ?? `router-${process.pid}-${randomBytes(2).toString('hex')}`,
     meta, leaders: new GroupLeaderClient(transport, new Subjects(prefix)), ringAdmin, hasher, logger,
-    ...rebalanceRate(options.rebalanceRate_bytes_per_s),
+    ...(options.rebalanceRate_bytes_per_s === undefined ? {} : { rate_bytes_per_s: options.rebalanceRate_bytes_per_s }),
   });
   coordinator.start();
   await app.listen({ host: options.host, port: options.port });
@@ -124,14 +124,4 @@ export async function startRouterRole(options: RouterRoleOptions): Promise<Stopp
       await meta.close();
     },
   };
-}
-
-/**
- * The rebalance copy throttle: the option, else SHARDKV_REBALANCE_RATE_MBPS (MiB/s, the name a
- * router flag --rebalance-rate-mbps would read), else the coordinator's default.
- */
-function rebalanceRate(option: number | undefined): { rate_bytes_per_s?: number } {
-  if (option !== undefined) return { rate_bytes_per_s: option };
-  const mbps = Number(process.env.SHARDKV_REBALANCE_RATE_MBPS);
-  return Number.isFinite(mbps) && mbps > 0 ? { rate_bytes_per_s: Math.round(mbps * 1024 * 1024) } : {};
 }
