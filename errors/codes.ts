@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   NO_LEADER: { http: 503, description: 'no leader could be reached for the group' },
   UNAVAILABLE: { http: 503, description: 'the service cannot answer now' },
   REBALANCE_IN_PROGRESS: { http: 409, description: 'a rebalance is running; wait for it to finish' },
+  STALE_COORDINATOR: { http: 409, description: 'a newer rebalance coordinator has acted on this group; this one must stop' },
   TIMEOUT: { http: 504, description: 'no answer before the deadline' },
   CONNECTION_LOSS: { http: 503, description: 'the transport to the cluster was lost' },
   // Storage.

@@ -31,16 +31,22 @@ export type ShardRequest = Base & (
   /** Source: the current state of the keys the export's ranges changed after `sinceZxid`. */
   | { op: 'exportTail'; exportId: string; sinceZxid: number; limit: number }
   | { op: 'exportEnd'; exportId: string }
+  /**
+   * The ops below change the group's state: each carries the sending coordinator's fencing
+   * token (its election sequence number; absent = 0), and the group refuses one lower than the
+   * highest it has accepted (STALE_COORDINATOR), so a coordinator that lost its election
+   * without knowing cannot undo its successor's work.
+   */
   /** Target: set the image through the target's log (idempotent). */
-  | { op: 'importRange'; image: RangeImage }
+  | { op: 'importRange'; image: RangeImage; coordinatorToken?: number }
   /** Source: from this txn on, writes to `ranges` answer MOVED. Idempotent by fenceId. */
-  | { op: 'fenceRange'; fenceId: string; ranges: HashRangeText[]; toRingVersion: number }
+  | { op: 'fenceRange'; fenceId: string; ranges: HashRangeText[]; toRingVersion: number; coordinatorToken?: number }
   /**
    * Drop every key in `ranges` (and the fence `fenceId`): on the source once the ring that moves
    * them is committed, on the target to restart a copy. Refused for any key this group owns at
    * its ring (at least the request's ring version).
    */
-  | { op: 'dropRange'; ranges: HashRangeText[]; fenceId?: string }
+  | { op: 'dropRange'; ranges: HashRangeText[]; fenceId?: string; coordinatorToken?: number }
 );
 
 export interface ExportPageReply extends ShardReplyHeader {

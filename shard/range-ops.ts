@@ -13,6 +13,7 @@ import type {
 import type { TreeReplica } from '../replica/tree-replica.js';
 import { parseRanges, type PlacementHash } from '../znode/range-transfer.js';
 import { RangeExports } from './range-export.js';
+import { SessionAuthority } from './session-authority.js';
 
 export type RangeRequest = Extract<ShardRequest, { op: 'exportRange' | 'exportTail' | 'exportEnd' | 'importRange' | 'fenceRange' | 'dropRange' }>;
 
@@ -37,30 +38,18 @@ export interface RangeOpsOptions {
 
 export class RangeOps {
   readonly exports: RangeExports;
-  private readonly foreignSessionsTimer: NodeJS.Timeout;
+  /** Sessions move with the ranges: which of them this group decides the expiry of. */
+  private readonly sessionAuthority: SessionAuthority;
 
   constructor(private readonly options: RangeOpsOptions) {
     this.exports = new RangeExports(options.replica.tree, options.placement);
-    this.foreignSessionsTimer = setInterval(() => this.keepForeignSessionsAlive(), 1000);
-    this.foreignSessionsTimer.unref();
+    this.sessionAuthority = new SessionAuthority({
+      group: options.group, tree: options.replica.tree, ring: options.ring, placement: options.placement,
+    });
   }
 
   stop(): void {
-    clearInterval(this.foreignSessionsTimer);
-  }
-
-  /**
-   * Sessions imported for a range that is not ours yet (or no longer ours, until dropped) are
-   * kept alive here: only the owning group decides a session's expiry, and their heartbeats go
-   * to the owner.
-   */
-  private keepForeignSessionsAlive(): void {
-    const { replica, ring, placement, group } = this.options;
-    if (!replica.leading || ring.ring.groupCount === 0) return;
-    const now_ms = Date.now();
-    for (const sessionId of replica.tree.sessionIds()) {
-      if (ring.ring.ownerOfHash(placement.ofSession(sessionId)) !== group) replica.tree.touchSession(sessionId, now_ms);
-    }
+    this.sessionAuthority.stop();
   }
 
   static handles(request: ShardRequest): request is RangeRequest {
@@ -92,13 +81,14 @@ export class RangeOps {
         this.exports.end(exportIdOf(request.exportId));
         return this.header();
       case 'importRange': {
-        const { zxid } = await this.options.replica.write({ op: 'importNodes', image: request.image }, 0);
+        const { zxid } = await this.options.replica.write({ op: 'importNodes', image: request.image, ...tokenOf(request) }, 0);
         return this.header(zxid);
       }
       case 'fenceRange': {
+        this.refuseStale(request);
         if (tree.fences().some((fence) => fence.fenceId === request.fenceId)) return this.header();
         const { zxid } = await this.options.replica.write(
-          { op: 'fence', fenceId: request.fenceId, ranges: request.ranges, toRingVersion: request.toRingVersion }, 0);
+          { op: 'fence', fenceId: request.fenceId, ranges: request.ranges, toRingVersion: request.toRingVersion, ...tokenOf(request) }, 0);
         this.options.logger.info({ fenceId: request.fenceId, ranges: request.ranges.length, toRingVersion: request.toRingVersion, zxid }, 'ranges fenced');
         return this.header(zxid);
       }
@@ -107,7 +97,22 @@ export class RangeOps {
     }
   }
 
+  /**
+   * STALE_COORDINATOR early, from the replicated token (the preparer decides for good, also for
+   * txns still pending): spares a stale drop its key scan and a stale fence its idempotent "done".
+   */
+  private refuseStale(request: { coordinatorToken?: number }): void {
+    const token = typeof request.coordinatorToken === 'number' ? request.coordinatorToken : 0;
+    const highest = this.options.replica.tree.coordinatorToken;
+    if (token < highest) {
+      throw new ShardkvError('STALE_COORDINATOR', `coordinator token ${token} is older than ${highest}, already accepted by group ${this.options.group}`, {
+        token, highest,
+      });
+    }
+  }
+
   private async drop(request: Extract<RangeRequest, { op: 'dropRange' }>): Promise<DropRangeReply> {
+    this.refuseStale(request);
     const ranges = parseRanges(request.ranges);
     const ring = await this.options.ring.atLeast(typeof request.ringVersion === 'number' ? request.ringVersion : 0);
     const keys = this.exports.keysIn(ranges);
@@ -124,12 +129,16 @@ export class RangeOps {
     let zxid = this.options.replica.tree.lastZxid;
     for (let at = 0; at < keys.nodes.length; at += DROP_PAGE) {
       const paths = keys.nodes.slice(at, at + DROP_PAGE);
-      ({ zxid } = await this.options.replica.write({ op: 'dropRange', paths, dirs: [], sessions: [] }, 0));
+      ({ zxid } = await this.options.replica.write({ op: 'dropRange', paths, dirs: [], sessions: [], ...tokenOf(request) }, 0));
     }
     const fenced = request.fenceId !== undefined && this.options.replica.tree.fences().some((fence) => fence.fenceId === request.fenceId);
-    if (keys.dirs.length > 0 || keys.sessions.length > 0 || fenced) {
+    // Also when there is nothing to drop: the reset of a target records the new coordinator's
+    // token, so a stale coordinator's imports after it are refused.
+    const newToken = (request.coordinatorToken ?? 0) > this.options.replica.tree.coordinatorToken;
+    if (keys.dirs.length > 0 || keys.sessions.length > 0 || fenced || newToken) {
       ({ zxid } = await this.options.replica.write({
         op: 'dropRange', paths: [], dirs: keys.dirs, sessions: keys.sessions, ...(fenced ? { fenceId: request.fenceId as string } : {}),
+        ...tokenOf(request),
       }, 0));
     }
     if (request.fenceId !== undefined) this.options.onDropped?.(zxid);
@@ -186,6 +195,11 @@ export class RangeOps {
   clear(): void {
     this.exports.clear();
   }
+}
+
+/** The request's coordinator token, for the txn it becomes. */
+function tokenOf(request: { coordinatorToken?: number }): { coordinatorToken?: number } {
+  return request.coordinatorToken === undefined ? {} : { coordinatorToken: request.coordinatorToken };
 }
 
 function parentKey(path: string): string {

@@ -66,6 +66,14 @@ export function fencePath(fenceId: string): string {
   return `${FENCES_DIR}/${fenceId}`;
 }
 
+/**
+ * The highest rebalance coordinator token (fencing token) this group has accepted, kept as a
+ * reserved node (data: the token in decimal) so that every replica, a later leader and a
+ * restart all refuse a stale coordinator alike. Range txns carrying a lower token are refused
+ * at prepare (STALE_COORDINATOR); apply only ever raises it.
+ */
+export const COORDINATOR_TOKEN_PATH = '/__shardkv/coordinator';
+
 /** How a shard places keys: xxh64 of the placement key, and of a session's placement key. */
 export interface PlacementHash {
   ofKey(placementKey: string): bigint;

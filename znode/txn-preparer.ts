@@ -84,6 +84,8 @@ export class TxnPreparer {
   private readonly pending = new PendingChanges();
   /** Fences prepared and not yet applied: writes prepared after one must already be refused. */
   private pendingFences: Array<{ zxid: number; ranges: HashRange[]; toRingVersion: number }> = [];
+  /** The highest coordinator token of the range txns prepared and not yet applied (0: none). */
+  private pendingToken = 0;
 
   constructor(private readonly tree: ZnodeTree) {}
 
@@ -128,6 +130,7 @@ export class TxnPreparer {
   reset(): void {
     this.pending.clear();
     this.pendingFences = [];
+    this.pendingToken = 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -345,6 +348,8 @@ export class TxnPreparer {
     if (!open && paths.size === 0) {
       throw new ShardkvError('SESSION_EXPIRED', `session ${sessionId} is not open here`, { sessionId });
     }
+    // A session placed in a fenced range is no longer ours to close: its new owner decides.
+    if (open) this.checkFence(() => this.tree.placement?.ofSession(sessionId));
     const sorted = [...paths].sort();
     for (const path of sorted) this.deletion(path, context.zxid);
     if (open) this.pending.setSessionOpen(context.zxid, sessionId, false);
@@ -393,10 +398,36 @@ export class TxnPreparer {
     }
   }
 
+  /**
+   * A range txn's coordinator token (fencing token; absent counts as 0): refused with
+   * STALE_COORDINATOR when lower than the highest this group has accepted, applied (the
+   * replicated COORDINATOR_TOKEN_PATH) or pending. Returns the token to put in the txn.
+   */
+  private acceptCoordinatorToken(token: unknown): { coordinatorToken?: number } {
+    if (token === undefined) token = 0;
+    if (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 0) {
+      throw badArguments(`a coordinator token is a non-negative integer, got ${JSON.stringify(token)}`);
+    }
+    const highest = Math.max(this.tree.coordinatorToken, this.pendingToken);
+    if (token < highest) {
+      throw new ShardkvError('STALE_COORDINATOR', `coordinator token ${token} is older than ${highest}, already accepted by this group`, {
+        token, highest,
+      });
+    }
+    this.pendingToken = token;
+    return token === 0 ? {} : { coordinatorToken: token };
+  }
+
   private prepareImport(request: ImportNodesRequest, context: PrepareContext): Txn {
     const image = request.image;
     const lists = [image?.nodes, image?.dirs, image?.sessions, image?.deletes, image?.closedSessions];
     if (!lists.every(Array.isArray)) throw badArguments('importNodes needs nodes, dirs, sessions, deletes and closedSessions lists');
+    for (const path of [...image.nodes.map((node) => node[0]), ...image.deletes]) {
+      if (typeof path === 'string' && path.startsWith(RESERVED_PREFIX)) {
+        throw new ShardkvError('BAD_PATH', `an import cannot set ${path} under the reserved ${RESERVED_PREFIX}`, { path });
+      }
+    }
+    const token = this.acceptCoordinatorToken(request.coordinatorToken);
     for (const node of image.nodes) {
       validatePath(node[0]);
       this.checkData(node[0], node[1]);
@@ -408,7 +439,7 @@ export class TxnPreparer {
     }
     return {
       type: 'importNodes', nodes: image.nodes, dirs: image.dirs, sessions: image.sessions,
-      deletes: image.deletes, closedSessions: image.closedSessions,
+      deletes: image.deletes, closedSessions: image.closedSessions, ...token,
     };
   }
 
@@ -418,19 +449,26 @@ export class TxnPreparer {
       throw badArguments(`a fence id is 1-64 letters, digits, '_' or '-', got ${JSON.stringify(request.fenceId)}`);
     }
     if (!Number.isSafeInteger(request.toRingVersion) || request.toRingVersion < 1) throw badArguments('toRingVersion must be a positive integer');
+    const token = this.acceptCoordinatorToken(request.coordinatorToken);
     this.pendingFences.push({ zxid: context.zxid, ranges, toRingVersion: request.toRingVersion });
-    return { type: 'fence', fenceId: request.fenceId, ranges: request.ranges, toRingVersion: request.toRingVersion };
+    return { type: 'fence', fenceId: request.fenceId, ranges: request.ranges, toRingVersion: request.toRingVersion, ...token };
   }
 
   private prepareDropRange(request: DropRangeRequest, context: PrepareContext): Txn {
     if (![request.paths, request.dirs, request.sessions].every(Array.isArray)) throw badArguments('dropRange needs paths, dirs and sessions lists');
+    for (const path of request.paths) {
+      if (typeof path === 'string' && path.startsWith(RESERVED_PREFIX)) {
+        throw new ShardkvError('BAD_PATH', `a range drop cannot delete ${path} under the reserved ${RESERVED_PREFIX}`, { path });
+      }
+    }
+    const token = this.acceptCoordinatorToken(request.coordinatorToken);
     for (const path of request.paths) {
       validatePath(path);
       this.pending.setNode(context.zxid, path, null);
     }
     return {
       type: 'dropRange', paths: request.paths, dirs: request.dirs, sessions: request.sessions,
-      ...(request.fenceId === undefined ? {} : { fenceId: request.fenceId }),
+      ...(request.fenceId === undefined ? {} : { fenceId: request.fenceId }), ...token,
     };
   }
 }

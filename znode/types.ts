@@ -119,6 +119,8 @@ export interface ReapRequest {
 export interface ImportNodesRequest {
   op: 'importNodes';
   image: RangeImage;
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 /** Rebalancing: refuse every later write to these hash ranges (they are moving away). */
 export interface FenceRequest {
@@ -126,6 +128,8 @@ export interface FenceRequest {
   fenceId: string;
   ranges: HashRangeText[];
   toRingVersion: number;
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 /** Rebalancing: forget these nodes, empty directories and sessions (a range that moved away), and the fence. */
 export interface DropRangeRequest {
@@ -134,6 +138,8 @@ export interface DropRangeRequest {
   dirs: string[];
   sessions: number[];
   fenceId?: string;
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 export type Request =
   | MultiOpRequest
@@ -205,12 +211,16 @@ export interface CloseSessionTxn {
 /** Sets nodes, directory counters and sessions exactly as given (state-based: replay-safe). Fires no watches. */
 export interface ImportNodesTxn extends RangeImage {
   type: 'importNodes';
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 export interface FenceTxn {
   type: 'fence';
   fenceId: string;
   ranges: HashRangeText[];
   toRingVersion: number;
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 /** Removes nodes, empty directories and sessions without firing watches, and the fence `fenceId` if given. */
 export interface DropRangeTxn {
@@ -219,6 +229,8 @@ export interface DropRangeTxn {
   dirs: string[];
   sessions: number[];
   fenceId?: string;
+  /** The rebalance coordinator's fencing token (COORDINATOR_TOKEN_PATH); absent = 0. */
+  coordinatorToken?: number;
 }
 export type Txn = MultiSubTxn | MultiTxn | CreateSessionTxn | CloseSessionTxn | ImportNodesTxn | FenceTxn | DropRangeTxn;
 

@@ -14,7 +14,7 @@
  */
 import { invariant, ShardkvError } from '../errors/codes.js';
 import { ROOT_PATH, validatePath } from '../ring/path.js';
-import { FENCES_DIR, fencePath, parseRanges, rangesContain, type FenceRecord, type HashRange, type PlacementHash } from './range-transfer.js';
+import { COORDINATOR_TOKEN_PATH, FENCES_DIR, fencePath, parseRanges, rangesContain, type FenceRecord, type HashRange, type PlacementHash } from './range-transfer.js';
 import { restoreState, serialiseState, type SnapshotChunk } from './tree-snapshot.js';
 import { nameOf, parentOf, TreeState, type NodeRecord } from './tree-state.js';
 import type {
@@ -73,6 +73,10 @@ export class ZnodeTree {
   private placementHash: PlacementHash | undefined;
   /** Parsed fences (derived from the nodes under FENCES_DIR); undefined when stale. */
   private fenceCache: Array<{ fenceId: string; ranges: HashRange[]; toRingVersion: number }> | undefined;
+  /** Parsed from the node at COORDINATOR_TOKEN_PATH; undefined when stale. */
+  private tokenCache: number | undefined;
+  /** Which sessions this tree's group decides the expiry of now (shards: by the ring); all if unset. */
+  private decidesExpiry: ((sessionId: number) => boolean) | undefined;
 
   constructor(options: ZnodeTreeOptions) {
     this.hierarchy = options.hierarchy;
@@ -198,12 +202,15 @@ export class ZnodeTree {
         result = this.applyCloseSession(txn, zxid, fire);
         break;
       case 'importNodes':
+        this.raiseCoordinatorToken(txn.coordinatorToken, zxid, time_ms);
         result = this.applyImport(txn, time_ms);
         break;
       case 'fence':
+        this.raiseCoordinatorToken(txn.coordinatorToken, zxid, time_ms);
         result = this.applyFence(txn, zxid, time_ms);
         break;
       case 'dropRange':
+        this.raiseCoordinatorToken(txn.coordinatorToken, zxid, time_ms);
         result = this.applyDropRange(txn, zxid);
         break;
       default:
@@ -416,6 +423,35 @@ export class ZnodeTree {
     return { type: 'dropRange', deleted, ...(txn.fenceId === undefined ? {} : { fenceId: txn.fenceId }) };
   }
 
+  /**
+   * Records a range txn's coordinator token if it is higher than the one held. Only ever
+   * raises it, so a replay over a fuzzy snapshot that already holds a later token keeps it. The
+   * preparer refuses lower tokens; apply never does (its outcome must not depend on the snapshot).
+   */
+  private raiseCoordinatorToken(token: number | undefined, zxid: number, time_ms: number): void {
+    if (token === undefined || token <= this.coordinatorToken) return;
+    const older = this.state.nodes.get(COORDINATOR_TOKEN_PATH);
+    if (older !== undefined) this.state.unindex(COORDINATOR_TOKEN_PATH, older);
+    const node: NodeRecord = {
+      data: new TextEncoder().encode(String(token)),
+      czxid: older?.czxid ?? zxid, mzxid: zxid, ctime: older?.ctime ?? time_ms, mtime: time_ms,
+      version: older === undefined ? 0 : older.version + 1, aversion: 0, kind: 'persistent', ephemeralOwner: 0, ttl_ms: 0,
+    };
+    this.state.nodes.set(COORDINATOR_TOKEN_PATH, node);
+    this.state.index(COORDINATOR_TOKEN_PATH, node);
+    this.state.dirFor(parentOf(COORDINATOR_TOKEN_PATH)).children.add(nameOf(COORDINATOR_TOKEN_PATH));
+    this.tokenCache = token;
+  }
+
+  /** The highest rebalance coordinator token applied here (0: none). */
+  get coordinatorToken(): number {
+    if (this.tokenCache === undefined) {
+      const node = this.state.nodes.get(COORDINATOR_TOKEN_PATH);
+      this.tokenCache = node === undefined ? 0 : Number(new TextDecoder().decode(node.data));
+    }
+    return this.tokenCache;
+  }
+
   /** Deletes a node without watch events; true if there was one. */
   private removeSilently(path: string): boolean {
     const node = this.state.nodes.get(path);
@@ -527,9 +563,35 @@ export class ZnodeTree {
     this.state.sessions.restartLiveness(now_ms);
   }
 
-  /** Open sessions whose timeout has passed since last heard; the leader closes them. */
+  /**
+   * A shard sets which sessions its group decides the expiry of now (it owns their placement
+   * key at its ring). Set once at start, like the placement hash.
+   */
+  useSessionAuthority(decides: (sessionId: number) => boolean): void {
+    this.decidesExpiry = decides;
+  }
+
+  /**
+   * Open sessions whose timeout has passed since last heard; the leader closes them. A session
+   * this group does not decide for (placed in a fenced range: it is moving away; or not ours by
+   * the session authority) is never expired here: it counts as heard now instead, so if this
+   * group starts deciding for it, its timeout runs from then.
+   */
   expiredSessions(now_ms: number): number[] {
-    return this.state.sessions.expired(now_ms);
+    const expired = this.state.sessions.expired(now_ms);
+    if (expired.length === 0 || (this.placementHash === undefined && this.decidesExpiry === undefined)) return expired;
+    return expired.filter((sessionId) => {
+      if (this.decidesExpiryOf(sessionId)) return true;
+      this.state.sessions.touch(sessionId, now_ms);
+      return false;
+    });
+  }
+
+  private decidesExpiryOf(sessionId: number): boolean {
+    if (this.placementHash !== undefined && this.fences().length > 0 && this.fenceCovering(this.placementHash.ofSession(sessionId)) !== undefined) {
+      return false;
+    }
+    return this.decidesExpiry?.(sessionId) ?? true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -577,6 +639,7 @@ export class ZnodeTree {
   restore(chunks: Iterable<SnapshotChunk>): void {
     this.state = restoreState(chunks, this.hierarchy);
     this.fenceCache = undefined;
+    this.tokenCache = undefined;
   }
 
   /** Every node and directory with its full state, sorted: for tests and consistency checks. */

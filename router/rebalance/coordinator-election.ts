@@ -4,6 +4,11 @@
  * session; the lowest sequence leads; the others watch their predecessor (and re-check now and
  * then, against a lost event). A router that dies loses its session, so its node goes and the
  * next one leads.
+ *
+ * The node's sequence number (+ 1) is the coordinator's fencing token: meta's sequence counter for
+ * /rebalance/election only grows, and a router leads only while its node is the lowest, so each
+ * new leader's number is higher than every earlier leader's. Shard groups refuse range ops
+ * carrying a token lower than one they have accepted (STALE_COORDINATOR).
  */
 import { ShardkvError } from '../../errors/codes.js';
 import type { Logger } from '../../logging/logger.js';
@@ -22,6 +27,11 @@ export class CoordinatorElection {
     private readonly logger: Logger,
     private readonly options: { sessionTimeout_ms?: number; onChange?: () => void } = {},
   ) {}
+
+  /** Our fencing token once joined: our node's sequence number + 1 (0 means "no token" to a group). */
+  get token(): number | undefined {
+    return this.nodeName === undefined ? undefined : Number(this.nodeName.slice(this.nodeName.lastIndexOf('-') + 1)) + 1;
+  }
 
   /** Whether this router leads now (joins or re-joins the election first if needed). */
   async leads(): Promise<boolean> {
@@ -65,6 +75,8 @@ export class CoordinatorElection {
   /** Leaves the election (the next router leads at once). */
   async leave(): Promise<void> {
     this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.watching = undefined;
     if (this.sessionId !== undefined) await this.meta.closeSession(this.sessionId).catch(() => undefined);
     this.sessionId = undefined;
     this.nodeName = undefined;

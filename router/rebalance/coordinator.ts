@@ -13,6 +13,11 @@
  * A successor restarts the moving step from the copy (the target is reset first); every other
  * step is idempotent. A write to a range is refused (MOVED, held until the new ring) only from
  * its fence to the ring commit.
+ *
+ * Every range op that changes a group carries our fencing token (the election's sequence
+ * number). A group that already accepted a higher one answers STALE_COORDINATOR: a successor
+ * leads and we did not know (a partition, a long pause). We then stop at once, and leave and
+ * re-join the election.
  */
 import { ShardkvError } from '../../errors/codes.js';
 import type { Logger } from '../../logging/logger.js';
@@ -45,6 +50,10 @@ export interface CoordinatorOptions {
 
 /** The plan was taken over (its znode changed under us): stop working on it. */
 class PlanLost extends Error {}
+
+function isStaleCoordinator(err: unknown): boolean {
+  return err instanceof ShardkvError && err.code === 'STALE_COORDINATOR';
+}
 
 export class RebalanceCoordinator {
   readonly election: CoordinatorElection;
@@ -98,14 +107,21 @@ export class RebalanceCoordinator {
       try {
         await this.store.ensureParents();
         this.activeNow = await this.election.leads();
-        if (this.activeNow) {
+        const token = this.election.token;
+        if (this.activeNow && token !== undefined) {
           const stored = await this.store.read();
-          if (stored !== undefined && isActive(stored.plan)) await this.execute(stored.plan, stored.version);
+          if (stored !== undefined && isActive(stored.plan)) await this.execute(stored.plan, stored.version, token);
           // Watch the plan so a new one wakes us.
           await this.options.meta.exists(PLAN_PATH, { watch: true });
         }
       } catch (err) {
-        if (!(err instanceof PlanLost)) this.options.logger.warn({ err }, 'rebalance coordinator step failed; retrying');
+        if (isStaleCoordinator(err)) {
+          this.options.logger.warn({ err, token: this.election.token }, 'a newer rebalance coordinator has acted; stepping down');
+          this.activeNow = false;
+          await this.election.leave();
+        } else if (!(err instanceof PlanLost)) {
+          this.options.logger.warn({ err }, 'rebalance coordinator step failed; retrying');
+        }
       }
       await this.pause(this.options.poll_ms ?? 500);
     }
@@ -124,7 +140,7 @@ export class RebalanceCoordinator {
     });
   }
 
-  private async execute(plan: RebalancePlan, initialVersion: number): Promise<void> {
+  private async execute(plan: RebalancePlan, initialVersion: number, token: number): Promise<void> {
     const { logger } = this.options;
     let version = initialVersion;
     let saving: Promise<void> = Promise.resolve();
@@ -161,7 +177,7 @@ export class RebalanceCoordinator {
       return this.fail(plan, save, `the ring is at version ${ring.version}, the plan starts from ${plan.fromRingVersion}`);
     }
 
-    const movers = plan.transfers.map((transfer) => this.moverFor(plan, transfer, () => void save().catch(() => undefined)));
+    const movers = plan.transfers.map((transfer) => this.moverFor(plan, transfer, token, () => void save().catch(() => undefined)));
     if (plan.state === 'moving') {
       try {
         for (const [i, mover] of movers.entries()) {
@@ -186,7 +202,8 @@ export class RebalanceCoordinator {
         plan.state = 'committing';
         await save();
       } catch (err) {
-        if (err instanceof PlanLost) throw err;
+        // Not ours to record: the plan belongs to whoever took it over.
+        if (err instanceof PlanLost || isStaleCoordinator(err)) throw err;
         for (const transfer of plan.transfers) if (transfer.state !== 'fenced') transfer.lastError = (err as Error).message;
         await save();
         throw err;
@@ -214,7 +231,7 @@ export class RebalanceCoordinator {
     }
   }
 
-  private moverFor(plan: RebalancePlan, transfer: PlanTransfer, onSaveDue: () => void): RangeMover {
+  private moverFor(plan: RebalancePlan, transfer: PlanTransfer, token: number, onSaveDue: () => void): RangeMover {
     let lastSave_ms = 0;
     const options: RangeMoverOptions = {
       ...(this.options.rate_bytes_per_s === undefined ? {} : { rate_bytes_per_s: this.options.rate_bytes_per_s }),
@@ -231,7 +248,7 @@ export class RebalanceCoordinator {
       },
     };
     return new RangeMover(this.options.leaders, {
-      id: transfer.id, from: transfer.from, to: transfer.to, ranges: transfer.ranges, toRingVersion: plan.toRingVersion,
+      id: transfer.id, from: transfer.from, to: transfer.to, ranges: transfer.ranges, toRingVersion: plan.toRingVersion, coordinatorToken: token,
     }, options);
   }
 

@@ -9,6 +9,10 @@
  * Every step is idempotent. A failure anywhere before the ring commit (a leader change on
  * either side loses the export) restarts the transfer: the target first forgets what it had of
  * the ranges, so a restart cannot leave stale keys behind.
+ *
+ * Every op that changes a group (reset, import, fence, drop) carries the coordinator's fencing
+ * token; a group that has accepted a higher one refuses it (STALE_COORDINATOR), and the mover
+ * stops with that error.
  */
 import { randomBytes } from 'node:crypto';
 import type { DropRangeReply, ExportPageReply, ExportTailReply, ShardReplyHeader } from '../../protocol/shard.js';
@@ -22,6 +26,8 @@ export interface TransferSpec {
   ranges: HashRangeText[];
   /** The ring version that hands the ranges to `to`. */
   toRingVersion: number;
+  /** The coordinator's fencing token (its election sequence number). Default 0: no fencing. */
+  coordinatorToken?: number;
 }
 
 export interface TransferProgress {
@@ -71,7 +77,7 @@ export class RangeMover {
     const { from, to, ranges } = this.spec;
     this.exportId = `${this.spec.id}-${randomBytes(4).toString('hex')}`;
     Object.assign(this.progress, { keysCopied: 0, bytesCopied: 0, keysTotal: 0, tailKeys: 0 });
-    await this.client.send<DropRangeReply>(to, { op: 'dropRange', ranges });
+    await this.client.send<DropRangeReply>(to, { op: 'dropRange', ranges, ...this.token });
     const rate = this.options.rate_bytes_per_s ?? 16 * 1024 * 1024;
     const started_ms = Date.now();
     let cursor: number | null = 0;
@@ -81,7 +87,7 @@ export class RangeMover {
         limit: this.options.pageEntries ?? 1000, maxBytes: this.options.pageBytes ?? 256 * 1024,
       });
       if (cursor === 0) this.sinceZxid = page.startZxid;
-      if (!isEmpty(page.image)) await this.client.send<ShardReplyHeader>(to, { op: 'importRange', image: page.image });
+      if (!isEmpty(page.image)) await this.client.send<ShardReplyHeader>(to, { op: 'importRange', image: page.image, ...this.token });
       this.progress.keysTotal = page.totalEntries;
       // Entries walked (dirs included; those deleted meanwhile come with the tail).
       this.progress.keysCopied = page.nextCursor ?? page.totalEntries;
@@ -127,7 +133,7 @@ export class RangeMover {
   /** Fences the ranges on the source and applies its tail up to the fence. Returns the fence's zxid. */
   async fenceAndFinish(): Promise<number> {
     const fence = await this.client.send<ShardReplyHeader>(this.spec.from, {
-      op: 'fenceRange', fenceId: this.fenceId, ranges: this.spec.ranges, toRingVersion: this.spec.toRingVersion,
+      op: 'fenceRange', fenceId: this.fenceId, ranges: this.spec.ranges, toRingVersion: this.spec.toRingVersion, ...this.token,
     });
     // Bounded: after the fence only housekeeping can change the ranges.
     for (let round = 0; round < 1000; round++) {
@@ -141,9 +147,13 @@ export class RangeMover {
   async drop(): Promise<number> {
     await this.client.send<ShardReplyHeader>(this.spec.from, { op: 'exportEnd', exportId: this.exportId }).catch(() => undefined);
     const reply = await this.client.send<DropRangeReply>(this.spec.from, {
-      op: 'dropRange', ranges: this.spec.ranges, fenceId: this.fenceId,
+      op: 'dropRange', ranges: this.spec.ranges, fenceId: this.fenceId, ...this.token,
     }, this.spec.toRingVersion);
     return reply.deleted;
+  }
+
+  private get token(): { coordinatorToken?: number } {
+    return this.spec.coordinatorToken === undefined ? {} : { coordinatorToken: this.spec.coordinatorToken };
   }
 
   get fenceId(): string {
@@ -154,7 +164,7 @@ export class RangeMover {
     const tail = await this.client.send<ExportTailReply>(this.spec.from, {
       op: 'exportTail', exportId: this.exportId, sinceZxid: this.sinceZxid, limit: this.options.pageEntries ?? 1000,
     });
-    if (!isEmpty(tail.image)) await this.client.send<ShardReplyHeader>(this.spec.to, { op: 'importRange', image: tail.image });
+    if (!isEmpty(tail.image)) await this.client.send<ShardReplyHeader>(this.spec.to, { op: 'importRange', image: tail.image, ...this.token });
     this.sinceZxid = tail.zxid;
     this.progress.tailKeys += imageKeys(tail.image);
     this.progress.bytesCopied += tail.size_bytes;
