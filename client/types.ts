@@ -80,7 +80,8 @@ export interface RingInfo {
 
 export interface GroupInfo {
   id: string;
-  state: 'active' | 'joining' | 'leaving';
+  /** `spare`: registered and running, not on the ring; `shardkv group add` puts it there. */
+  state: 'active' | 'joining' | 'leaving' | 'spare';
   members: string[];
   leader: string | null;
 }

@@ -167,7 +167,7 @@ export class ShardedClusterBackend implements ClusterBackend {
           // An unreachable member is not the leader we can report.
         }
       }
-      return { id, state: ring.hasGroup(id) ? ring.stateOf(id) : 'joining', members, leader };
+      return { id, state: ring.hasGroup(id) ? ring.stateOf(id) : 'spare', members, leader };
     }));
   }
 

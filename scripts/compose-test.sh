@@ -151,6 +151,6 @@ log "walk-through, before scale-out: write keys through router-1, read them thro
 node dist/test/compose/walkthrough.js before --routers "$routers" || fail "the walk-through failed before scale-out"
 log "docker-compose --profile scale-out up (the third group, outside the ring)"
 "${compose[@]}" --profile scale-out up -d --no-build >>"$work/up.log" 2>&1 || { cat "$work/up.log"; fail "docker-compose up --profile scale-out failed"; }
-log "walk-through, scale-out: add g3 (when the admin API exists), read every key through both routers"
+log "walk-through, scale-out: g3 listed as spare, add it, wait for the rebalance, read every key through both routers"
 node dist/test/compose/walkthrough.js scale-out --routers "$routers" --group g3 || fail "the walk-through failed after scale-out"
 log "PASSED in $(( $(date +%s) - started )) s"

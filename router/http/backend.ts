@@ -85,7 +85,8 @@ export interface RingView {
 
 export interface GroupView {
   id: string;
-  state: GroupState;
+  /** Its state on the ring, or `spare`: registered in meta, running, not on the ring (yet). */
+  state: GroupState | 'spare';
   /** Live replica ids (from the group's membership in the meta tree). */
   members: string[];
   /** The replica the router last saw leading, or null when it knows none. */

@@ -87,30 +87,25 @@ async function before(clients: ShardkvClient[]): Promise<void> {
 async function scaleOut(clients: ShardkvClient[], group: string): Promise<void> {
   await waitHealthy(clients);
   const admin = clients[0] as ShardkvClient;
-  // The new group's replicas register themselves once they run: until then the router answers NO_NODE.
-  const added = await waitFor(`POST /v1/groups ${group} to be accepted`, async () => {
-    const response = await fetch(`${admin.url}/v1/groups`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: group }),
-    });
-    const answer = await response.text();
-    if (response.status === 404 && answer.includes('UNKNOWN_ROUTE')) return { adminApi: false, answer };
-    if (response.ok) return { adminApi: true, answer };
-    if (response.status === 404 && answer.includes('NO_NODE')) return undefined;
-    throw new Error(`POST /v1/groups ${group}: ${response.status} ${answer}`);
+  // The new group's replicas register themselves once they run: until then it is not listed.
+  await waitFor(`${group} to be listed as spare (running, not on the ring)`, async () => {
+    const entry = (await admin.groups()).find((candidate) => candidate.id === group);
+    return entry?.state === 'spare' && entry.leader !== null ? entry : undefined;
   }, 120_000, 1000);
-  if (!added.adminApi) {
-    say(`the router has no rebalancing admin API (POST /v1/groups): ${group} was started but not added to the ring`);
-  } else {
-    const plan = (JSON.parse(added.answer) as { plan?: { id?: string }; summary?: { state?: string } });
-    say(`asked the cluster to add ${group}: plan ${String(plan.plan?.id)}, ${String(plan.summary?.state)}`);
-    await waitFor(`${group} to be active on the ring`, async () => {
-      const ring = await admin.ring();
-      return ring.groups.some((entry) => entry.id === group && entry.state === 'active') ? ring : undefined;
-    }, 180_000, 1000);
-    say(`${group} is active on the ring: rebalance done`);
-  }
+  const response = await fetch(`${admin.url}/v1/groups`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: group }),
+  });
+  const answer = await response.text();
+  if (response.status !== 202) throw new Error(`POST /v1/groups ${group}: ${response.status} ${answer}`);
+  const plan = (JSON.parse(answer) as { plan?: { id?: string }; summary?: { state?: string } });
+  say(`asked the cluster to add ${group}: plan ${String(plan.plan?.id)}, ${String(plan.summary?.state)}`);
+  await waitFor(`${group} to be active on the ring`, async () => {
+    const ring = await admin.ring();
+    return ring.groups.some((entry) => entry.id === group && entry.state === 'active') ? ring : undefined;
+  }, 180_000, 1000);
+  say(`${group} is active on the ring: rebalance done`);
   const groups = (await admin.groups()).map((entry) => `${entry.id} (${entry.state}, leader ${String(entry.leader)})`);
   say(`groups: ${groups.join('; ')}`);
   await readEverything(clients);
