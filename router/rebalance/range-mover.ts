@@ -42,7 +42,13 @@ export interface TransferProgress {
 export interface RangeMoverOptions {
   /** Copy throttle, bytes per second. Default 16 MiB/s; 0 = unthrottled. */
   rate_bytes_per_s?: number;
+  /** Entries per export page. Default 1000. */
   pageEntries?: number;
+  /**
+   * Bytes per export page (one importNodes txn on the target). Default 64 KiB: each page is one
+   * burst of encode, replicate and fsync on both groups, and smaller bursts delay the foreground
+   * requests queued behind them less (bench/rebalance.bench.ts); the throttle sets the average.
+   */
   pageBytes?: number;
   /** A tail this small (bytes) is close enough to fence. Default 64 KiB. */
   closeEnough_bytes?: number;
@@ -84,7 +90,7 @@ export class RangeMover {
     while (cursor !== null) {
       const page: ExportPageReply = await this.client.send<ExportPageReply>(from, {
         op: 'exportRange', exportId: this.exportId, ranges, cursor,
-        limit: this.options.pageEntries ?? 1000, maxBytes: this.options.pageBytes ?? 256 * 1024,
+        limit: this.options.pageEntries ?? 1000, maxBytes: this.options.pageBytes ?? 64 * 1024,
       });
       if (cursor === 0) this.sinceZxid = page.startZxid;
       if (!isEmpty(page.image)) await this.client.send<ShardReplyHeader>(to, { op: 'importRange', image: page.image, ...this.token });
