@@ -2,8 +2,11 @@
 /**
  * Runs the ZAB simulator. `--seeds N [--start S]` runs N seeds from S and prints a summary;
  * `--seed N [--verbose]` replays one seed exactly and prints its summary (and fault trace).
+ * `--rebalance` runs the range-move simulator instead (rebalance-simulation.ts), with
+ * `--broken skip-fence|skip-tail-to-fence` and `--refusals at-prepare|after-pending-commit`.
  * Exits 1 when any seed fails; every failure prints its seed and how to replay it.
  */
+import { runRebalanceSimulation, type BrokenProtocol, type RebalanceSimOptions } from './rebalance-simulation.js';
 import { runSimulation } from './simulation.js';
 
 function flag(args: string[], name: string): string | undefined {
@@ -11,35 +14,44 @@ function flag(args: string[], name: string): string | undefined {
   return at >= 0 ? args[at + 1] : undefined;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const rebalance = args.includes('--rebalance');
+  const broken = flag(args, '--broken') as BrokenProtocol | undefined;
+  const refusals = flag(args, '--refusals') as RebalanceSimOptions['refusals'];
+  const rebalanceOptions: RebalanceSimOptions = {
+    trace: args.includes('--verbose'),
+    ...(broken === undefined ? {} : { broken }),
+    ...(refusals === undefined ? {} : { refusals }),
+  };
   const verbose = args.includes('--verbose');
   const single = flag(args, '--seed');
   const start = Number(single ?? flag(args, '--start') ?? 0);
   const count = single !== undefined ? 1 : Number(flag(args, '--seeds') ?? 100);
   if (!Number.isInteger(start) || !Number.isInteger(count) || count < 1) {
-    process.stderr.write('usage: cli.js --seeds N [--start S] | --seed N [--verbose]\n');
+    process.stderr.write('usage: cli.js [--rebalance [--broken B] [--refusals R]] --seeds N [--start S] | --seed N [--verbose]\n');
     process.exit(2);
   }
   const began = Date.now();
   const failures: number[] = [];
   let unknown = 0;
   for (let seed = start; seed < start + count; seed++) {
-    const result = runSimulation(seed, { trace: verbose });
+    const result = rebalance ? await runRebalanceSimulation(seed, rebalanceOptions) : runSimulation(seed, { trace: verbose });
     if (result.stats.lincheck === 'unknown') unknown += 1;
     if (verbose || !result.ok) process.stdout.write(`${result.ok ? 'ok  ' : 'FAIL'} ${result.summary}\n`);
     if (!result.ok) {
       failures.push(seed);
       process.stdout.write(`  ${result.failure}\n  last events:\n    ${result.events.slice(-30).join('\n    ')}\n`);
-      process.stdout.write(`  replay: node dist/test/sim/cli.js --seed ${seed} --verbose\n`);
+      const extra = rebalance ? `--rebalance ${broken === undefined ? '' : `--broken ${broken} `}${refusals === undefined ? '' : `--refusals ${refusals} `}` : '';
+      process.stdout.write(`  replay: node dist/test/sim/cli.js ${extra}--seed ${seed} --verbose\n`);
     } else if (verbose) {
       process.stdout.write(`  events:\n    ${result.events.join('\n    ')}\n`);
     }
   }
   const seconds = ((Date.now() - began) / 1000).toFixed(1);
-  process.stdout.write(`sim: ${count} seeds from ${start}: ${count - failures.length} passed, ${failures.length} failed, ` +
+  process.stdout.write(`${rebalance ? 'rebalance sim' : 'sim'}: ${count} seeds from ${start}: ${count - failures.length} passed, ${failures.length} failed, ` +
     `${unknown} lincheck inconclusive, ${seconds} s${failures.length > 0 ? `; failing seeds: ${failures.join(' ')}` : ''}\n`);
   process.exit(failures.length > 0 ? 1 : 0);
 }
 
-main();
+void main();
