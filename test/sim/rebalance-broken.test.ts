@@ -1,8 +1,8 @@
 /**
  * The rebalance simulator's checks can fail: protocols broken on purpose are caught, and so are
- * two faults of the real code it found (reported, not fixed here): the leader's answer-at-prepare
- * of refused requests (ZabReplica.proposeWith), and a source replica with a stale ring accepting
- * writes to a range it already dropped.
+ * the two faults of the real code it found, in the form they had before their fixes: the
+ * leader's answer-at-prepare of refused requests (ZabReplica.proposeWith), and a source replica
+ * with a stale ring accepting writes to a range it already dropped.
  */
 import t from 'tap';
 import { runRebalanceSimulation, type RebalanceSimOptions } from './rebalance-simulation.js';
@@ -29,9 +29,9 @@ t.test('fencing without tailing to the fence loses writes or breaks linearizabil
 });
 
 t.test('a leader that answers a refusal before the pending txns it rests on commit is not linearizable (seed 50)', async (t) => {
-  // The real write path does this today (ZabReplica.proposeWith rejects at once when the
-  // preparer throws): cas(v15) answered BAD_VERSION because of a pending cas that was then lost
-  // with the leadership; a later read shows version 15. With the refusal deferred, seed 50 passes.
+  // ZabReplica.proposeWith did this until it held refusals behind the proposals before them:
+  // cas(v15) answered BAD_VERSION because of a pending cas that was then lost with the
+  // leadership; a later read shows version 15. With the refusal held, seed 50 passes.
   const real = await runRebalanceSimulation(50, { refusals: 'at-prepare' });
   t.equal(real.ok, false, real.summary);
   t.match(real.failure ?? '', /not linearizable/);

@@ -51,7 +51,10 @@ export interface RebalanceSimOptions {
   lincheckTimeout_ms?: number;
   trace?: boolean;
   broken?: BrokenProtocol;
-  /** How a leader answers a request its preparer refuses (sim-shard-group.ts). Default `at-prepare`, as the real code. */
+  /**
+   * How a leader answers a request its preparer refuses (sim-shard-group.ts). Default
+   * `after-pending-commit`, as ZabReplica.proposeWith does; `at-prepare` is its old, broken answer.
+   */
   refusals?: 'at-prepare' | 'after-pending-commit';
   /** Overrides the seed's chance per tick that a replica's / a router's ring watch delivers a newer ring. */
   ringWatchProbability?: number;
@@ -178,7 +181,7 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
       snapshotEvery: prng.pick([5, 20, 1000]),
       // Drawn even when overridden, so an override changes nothing else in the seed's run.
       ringWatchProbability: overridden(prng.pick([1, 0.3, 0.05]), options.ringWatchProbability),
-      refusals: options.refusals ?? 'at-prepare',
+      refusals: options.refusals ?? 'after-pending-commit',
     };
     this.groups = { A: new SimShardGroup('A', this, prng.fork(), groupConfig), B: new SimShardGroup('B', this, prng.fork(), groupConfig) };
     const clientCount = prng.intBetween(2, 5);

@@ -63,6 +63,8 @@ export class ZabReplica<Result = unknown> {
   private readonly tagByZxid = new Map<number, number>();
   private readonly reads = new Map<number, PendingRead>();
   private readonly appliedWaiters: Array<{ zxid: number; resolve: () => void }> = [];
+  /** Refusals by `build` that rest on proposals not yet applied: answered once those are (see proposeWith). */
+  private readonly heldRefusals: Array<{ zxid: number; err: unknown; reject: (err: unknown) => void }> = [];
   private nextTag = 1;
   private nextReadId = 1;
   private pumping = false;
@@ -171,6 +173,12 @@ export class ZabReplica<Result = unknown> {
    * Like propose, for payloads that depend on the zxid they will get (a ZooKeeper-style
    * preparer records pending changes under it): `build` runs on the leader right before the
    * proposal, with that zxid. An error thrown by `build` rejects the promise; nothing is proposed.
+   *
+   * A refusal may rest on changes this leader proposed but has not committed (BAD_VERSION because
+   * of a pending setData): it is held until everything proposed before it is applied, as
+   * ZooKeeper sends its error txns down the same pipeline. Answered at once, a client could see
+   * the effect of a write that is then lost with the leadership. If leadership goes first, the
+   * refusal becomes NOT_LEADER: nothing was applied, so a retry at the next leader is safe.
    */
   proposeWith(build: (zxid: number) => Uint8Array): Promise<{ zxid: number; result: Result }> {
     if (this.stopped) return Promise.reject(new ShardkvError('UNAVAILABLE', 'replica is stopped'));
@@ -186,7 +194,8 @@ export class ZabReplica<Result = unknown> {
         try {
           payload = build(expected);
         } catch (err) {
-          reject(err);
+          if (this.appliedZxid >= status.lastZxid) reject(err);
+          else this.heldRefusals.push({ zxid: status.lastZxid, err, reject });
           return;
         }
         const tag = this.nextTag++;
@@ -306,6 +315,10 @@ export class ZabReplica<Result = unknown> {
       this.proposalsByTag.delete(tag);
       pending?.resolve({ zxid: record.zxid, result });
     }
+    while (this.heldRefusals.length > 0 && (this.heldRefusals[0] as { zxid: number }).zxid <= record.zxid) {
+      const held = this.heldRefusals.shift() as { err: unknown; reject: (err: unknown) => void };
+      held.reject(held.err);
+    }
     if (this.appliedWaiters.length > 0) {
       for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
         const waiter = this.appliedWaiters[i] as { zxid: number; resolve: () => void };
@@ -335,6 +348,7 @@ export class ZabReplica<Result = unknown> {
       for (const pending of this.proposalsByTag.values()) pending.reject(lost);
       this.proposalsByTag.clear();
       this.tagByZxid.clear();
+      for (const held of this.heldRefusals.splice(0)) held.reject(notLeader(change.leader));
     }
     this.options.onRoleChange?.(change);
   }
@@ -364,6 +378,7 @@ export class ZabReplica<Result = unknown> {
   }
 
   private failPending(err: ShardkvError): void {
+    for (const held of this.heldRefusals.splice(0)) held.reject(err);
     for (const pending of this.proposalsByTag.values()) pending.reject(err);
     this.proposalsByTag.clear();
     this.tagByZxid.clear();
