@@ -90,6 +90,7 @@ export class ShardReplica {
     });
     const placement = { ofKey: (key: string) => hasher.hash(key), ofSession: (id: number) => hasher.hash(sessionPlacementKey(id)) };
     this.replica.tree.usePlacementHash(placement);
+    this.replica.tree.useRingVersion(() => this.options.ring.ring.version);
     this.rangeOps = new RangeOps({
       group, replica: this.replica, ring: this.options.ring, placement, logger: this.options.logger,
       onDropped: (zxid) => this.options.transport.publish(this.subjects.events(ALL_SESSIONS), { type: 'WatchesLost', path: '/', zxid, group } satisfies SessionEvent),

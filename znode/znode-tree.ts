@@ -71,6 +71,7 @@ export class ZnodeTree {
   private state: TreeState;
   private readonly watches = new WatchRegistry();
   private placementHash: PlacementHash | undefined;
+  private ringVersionNow: (() => number) | undefined;
   /** Parsed fences (derived from the nodes under FENCES_DIR); undefined when stale. */
   private fenceCache: Array<{ fenceId: string; ranges: HashRange[]; toRingVersion: number }> | undefined;
   /** Parsed from the node at COORDINATOR_TOKEN_PATH; undefined when stale. */
@@ -211,7 +212,7 @@ export class ZnodeTree {
         break;
       case 'dropRange':
         this.raiseCoordinatorToken(txn.coordinatorToken, zxid, time_ms);
-        result = this.applyDropRange(txn, zxid);
+        result = this.applyDropRange(txn);
         break;
       default:
         result = this.applySub(txn, zxid, time_ms, fire);
@@ -406,7 +407,7 @@ export class ZnodeTree {
     return { type: 'fence', fenceId: txn.fenceId };
   }
 
-  private applyDropRange(txn: DropRangeTxn, zxid: number): TxnResult {
+  private applyDropRange(txn: DropRangeTxn): TxnResult {
     let deleted = 0;
     for (const path of txn.paths) if (this.removeSilently(path)) deleted += 1;
     for (const path of txn.dirs) {
@@ -414,12 +415,8 @@ export class ZnodeTree {
       if (dir !== undefined && dir.children.size === 0) this.state.dirs.delete(path);
     }
     for (const sessionId of txn.sessions) this.state.sessions.close(sessionId);
-    if (txn.fenceId !== undefined) {
-      this.removeSilently(fencePath(txn.fenceId));
-      const dir = this.state.dirs.get(FENCES_DIR);
-      if (dir !== undefined && zxid > dir.pzxid) dir.pzxid = zxid;
-      this.fenceCache = undefined;
-    }
+    // The fence stays (see fenceCovering): it is the replicated record that the range left, for a
+    // replica of this group whose ring is still older than the one that moved it.
     return { type: 'dropRange', deleted, ...(txn.fenceId === undefined ? {} : { fenceId: txn.fenceId }) };
   }
 
@@ -467,6 +464,11 @@ export class ZnodeTree {
     this.placementHash = placement;
   }
 
+  /** A shard's ring version as its ring watch holds it now: it decides which fences still refuse. */
+  useRingVersion(current: () => number): void {
+    this.ringVersionNow = current;
+  }
+
   get placement(): PlacementHash | undefined {
     return this.placementHash;
   }
@@ -486,11 +488,19 @@ export class ZnodeTree {
     return this.fenceCache;
   }
 
-  /** The applied fence covering a placement hash, if any. */
+  /**
+   * The applied fence covering a placement hash that still refuses, if any. A fence refuses
+   * while this replica's ring is older than the ring that moves its ranges away; from that ring
+   * on, the ring's ownership refuses them instead (and a later ring may give them back). Fences
+   * are never deleted: a replica whose ring watch lags (a new leader, a restart) must not take
+   * writes for a range its group already handed over and dropped. Without a ring version (unit
+   * tests of the tree) every fence refuses.
+   */
   fenceCovering(hash: bigint): { fenceId: string; toRingVersion: number } | undefined {
     const fences = this.fences();
     if (fences.length === 0) return undefined;
-    return fences.find((fence) => rangesContain(fence.ranges, hash));
+    const ringVersion = this.ringVersionNow?.() ?? -1;
+    return fences.find((fence) => fence.toRingVersion > ringVersion && rangesContain(fence.ranges, hash));
   }
 
   /** Every node path, directory path and session id (for range exports; a snapshot in time). */

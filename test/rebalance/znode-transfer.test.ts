@@ -140,8 +140,10 @@ t.test('clients cannot write under the reserved fences directory', async (t) => 
   t.throws(() => r.create(`${FENCES_DIR}/x`, '{}'), { code: 'BAD_PATH' });
 });
 
-t.test('dropRange deletes the nodes without watch events, drops empty directories, sessions and the fence', async (t) => {
+t.test('dropRange deletes the nodes without watch events, drops empty directories and sessions, and keeps the fence', async (t) => {
   const r = shard();
+  let ringVersion = 1;
+  r.tree.useRingVersion(() => ringVersion);
   r.create('/moving/a', 'x');
   r.create('/moving/b', 'y');
   r.openSession(7);
@@ -154,6 +156,11 @@ t.test('dropRange deletes the nodes without watch events, drops empty directorie
   t.equal(r.tree.exists('/moving/a'), null);
   t.equal(r.tree.directoryAt('/moving').creates, 0, 'the empty directory record is gone');
   t.notOk(r.tree.hasSession(7));
-  t.equal(r.tree.fenceCovering(5n), undefined);
-  t.equal(r.create('/moving/c'), '/moving/c', 'writes pass again once the fence is dropped');
+  // A replica whose ring still predates the move (a new leader with a lagging ring watch) must
+  // not take writes for the range its group handed over and dropped.
+  movedError(t, () => r.create('/moving/c'), 'after the drop, at a ring older than the fence\'s');
+  ringVersion = 2;
+  t.equal(r.tree.fenceCovering(5n), undefined, 'at the ring that moved the range, the ring decides, not the fence');
+  t.equal(r.create('/moving/c'), '/moving/c', 'the tree takes the write (the shard checks the ring\'s ownership first)');
+  t.equal(r.tree.fences().length, 1, 'the fence stays as the record that the range left');
 });

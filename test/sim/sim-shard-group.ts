@@ -123,6 +123,7 @@ export class SimShardGroup {
     node.incarnation += 1;
     const tree = new ZnodeTree({ hierarchy: 'implicit', sessionScope: 'external' });
     tree.usePlacementHash(simPlacement);
+    tree.useRingVersion(() => node.ringVersion);
     const preparer = new TxnPreparer(tree);
     const machine = new TreeStateMachine(tree, { onApplied: (zxid) => preparer.committed(zxid) });
     const durable = node.disk.durable;
@@ -392,8 +393,13 @@ export class SimShardGroup {
 
   /** Every replica holds the same tree (nodes with stats, directories, sessions, fences). */
   checkAgreement(): string | undefined {
-    const dumps = this.nodes.map((node) => JSON.stringify(node.tree.dump(), (_key, value: unknown) =>
-      value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value));
+    // Data is a Uint8Array, or a Buffer after a snapshot's decode (whose toJSON runs before the
+    // replacer sees it): both compare as base64.
+    const dumps = this.nodes.map((node) => JSON.stringify(node.tree.dump(), (_key, value: unknown) => {
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+      if (isBufferJson(value)) return Buffer.from(value.data).toString('base64');
+      return value;
+    }));
     for (let i = 1; i < dumps.length; i++) {
       if (dumps[i] !== dumps[0]) return `group ${this.name}: replica ${i + 1} holds a different tree than replica 1`;
     }
@@ -407,4 +413,8 @@ export class SimShardGroup {
       return `${this.name}${node.id}: ${s.role}${s.established ? '' : '(setup)'} epoch ${s.epoch} last ${formatZxid(s.lastZxid)} applied ${formatZxid(s.appliedZxid)} ring v${node.ringVersion}`;
     }).join('; ');
   }
+}
+
+function isBufferJson(value: unknown): value is { type: 'Buffer'; data: number[] } {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data);
 }
