@@ -3,7 +3,9 @@
  * Runs the ZAB simulator. `--seeds N [--start S]` runs N seeds from S and prints a summary;
  * `--seed N [--verbose]` replays one seed exactly and prints its summary (and fault trace).
  * `--rebalance` runs the range-move simulator instead (rebalance-simulation.ts), with
- * `--broken skip-fence|skip-tail-to-fence` and `--refusals at-prepare|after-pending-commit`.
+ * `--broken skip-fence|skip-tail-to-fence`, `--refusals at-prepare|after-pending-commit`, and
+ * `--ring-watch P --router-watch P` (chance per tick that a replica's / a router's ring watch
+ * delivers a newer ring; small values make ring views lag).
  * Exits 1 when any seed fails; every failure prints its seed and how to replay it.
  */
 import { runRebalanceSimulation, type BrokenProtocol, type RebalanceSimOptions } from './rebalance-simulation.js';
@@ -19,17 +21,24 @@ async function main(): Promise<void> {
   const rebalance = args.includes('--rebalance');
   const broken = flag(args, '--broken') as BrokenProtocol | undefined;
   const refusals = flag(args, '--refusals') as RebalanceSimOptions['refusals'];
+  const ringWatch = flag(args, '--ring-watch');
+  const routerWatch = flag(args, '--router-watch');
   const rebalanceOptions: RebalanceSimOptions = {
     trace: args.includes('--verbose'),
     ...(broken === undefined ? {} : { broken }),
     ...(refusals === undefined ? {} : { refusals }),
+    ...(ringWatch === undefined ? {} : { ringWatchProbability: Number(ringWatch) }),
+    ...(routerWatch === undefined ? {} : { routerWatchProbability: Number(routerWatch) }),
   };
+  // The rebalance options of this run, as a replay command line repeats them.
+  const replayFlags = ['--broken', '--refusals', '--ring-watch', '--router-watch']
+    .flatMap((name) => (flag(args, name) === undefined ? [] : [name, flag(args, name) as string]));
   const verbose = args.includes('--verbose');
   const single = flag(args, '--seed');
   const start = Number(single ?? flag(args, '--start') ?? 0);
   const count = single !== undefined ? 1 : Number(flag(args, '--seeds') ?? 100);
   if (!Number.isInteger(start) || !Number.isInteger(count) || count < 1) {
-    process.stderr.write('usage: cli.js [--rebalance [--broken B] [--refusals R]] --seeds N [--start S] | --seed N [--verbose]\n');
+    process.stderr.write('usage: cli.js [--rebalance [--broken B] [--refusals R] [--ring-watch P] [--router-watch P]] --seeds N [--start S] | --seed N [--verbose]\n');
     process.exit(2);
   }
   const began = Date.now();
@@ -42,7 +51,7 @@ async function main(): Promise<void> {
     if (!result.ok) {
       failures.push(seed);
       process.stdout.write(`  ${result.failure}\n  last events:\n    ${result.events.slice(-30).join('\n    ')}\n`);
-      const extra = rebalance ? `--rebalance ${broken === undefined ? '' : `--broken ${broken} `}${refusals === undefined ? '' : `--refusals ${refusals} `}` : '';
+      const extra = rebalance ? `--rebalance ${replayFlags.join(' ')} ` : '';
       process.stdout.write(`  replay: node dist/test/sim/cli.js ${extra}--seed ${seed} --verbose\n`);
     } else if (verbose) {
       process.stdout.write(`  events:\n    ${result.events.join('\n    ')}\n`);
