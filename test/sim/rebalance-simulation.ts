@@ -35,8 +35,9 @@ import { RangeMover, type TransferSpec } from '../../router/rebalance/range-move
 import { Prng } from '../../zab/prng.js';
 import { rangeToText, type HashRange } from '../../znode/range-transfer.js';
 import type { TxnResult } from '../../znode/types.js';
-import { checkLinearizable, isPending, type Operation } from '../lincheck/checker.js';
+import { isPending, type Operation } from '../lincheck/checker.js';
 import { kvModel, type KvInput, type KvOutput } from '../lincheck/kv-model.js';
+import { kvLinearizability } from './kv-linearizability.js';
 import { CoordinatorGone, SimGroupLeaderClient, type LeaderBus } from './sim-leader-client.js';
 import { fnv64, SimRing, type GroupName } from './sim-placement.js';
 import { SimScheduler, settleMicrotasks } from './sim-scheduler.js';
@@ -617,13 +618,9 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
   }
 
   private checkLinearizability(): void {
-    const verdict = checkLinearizable(kvModel, this.history, { timeout_ms: this.options.lincheckTimeout_ms ?? 5_000 });
-    if (verdict.ok === true) this.stats.lincheck = 'ok';
-    else if (verdict.ok === 'unknown') this.stats.lincheck = 'unknown';
-    else {
-      this.stats.lincheck = 'failed';
-      throw new SimulationFailure(`history not linearizable: ${verdict.message}`);
-    }
+    const verdict = kvLinearizability(this.history, this.options.lincheckTimeout_ms ?? 5_000);
+    this.stats.lincheck = verdict.lincheck;
+    if (verdict.failure !== undefined) throw new SimulationFailure(verdict.failure);
   }
 }
 

@@ -10,11 +10,12 @@
  *     which is exactly the committed history and contains every acknowledged write,
  *   - the client history (puts, cas, linearizable reads, timeouts as pending) is linearizable.
  */
-import { checkLinearizable, type Operation } from '../lincheck/checker.js';
-import { kvModel, type KvInput, type KvOutput } from '../lincheck/kv-model.js';
+import type { Operation } from '../lincheck/checker.js';
+import type { KvInput, KvOutput } from '../lincheck/kv-model.js';
 import { ZabEngine, type Ready } from '../../zab/engine.js';
 import { Prng } from '../../zab/prng.js';
 import { formatZxid } from '../../zab/zxid.js';
+import { kvLinearizability } from './kv-linearizability.js';
 import { KvStateMachine, chainHash, encodeCommand, type KvCommand } from './kv-state-machine.js';
 import { SimDisk } from './sim-disk.js';
 import { SimNetwork } from './sim-network.js';
@@ -484,13 +485,9 @@ class Simulation {
   }
 
   private checkLinearizability(): void {
-    const verdict = checkLinearizable(kvModel, this.history, { timeout_ms: this.options.lincheckTimeout_ms ?? 5_000 });
-    if (verdict.ok === true) this.stats.lincheck = 'ok';
-    else if (verdict.ok === 'unknown') this.stats.lincheck = 'unknown';
-    else {
-      this.stats.lincheck = 'failed';
-      throw new SimulationFailure(`history not linearizable: ${verdict.message}`);
-    }
+    const verdict = kvLinearizability(this.history, this.options.lincheckTimeout_ms ?? 5_000);
+    this.stats.lincheck = verdict.lincheck;
+    if (verdict.failure !== undefined) throw new SimulationFailure(verdict.failure);
   }
 
   private describeNodes(): string {
