@@ -23,7 +23,9 @@ import { makeTempDir } from '../support/tmpdir.js';
 import { waitFor } from '../support/wait.js';
 
 export const PREFIX = 'rb';
-const TIMING = { tick_ms: 20, heartbeatTicks: 2, electionTimeoutTicks: 10 };
+// Every replica of the cluster shares this process's event loop: a 500 ms election timeout rides
+// out the loop stalls of a loaded CI machine (a 200 ms one saw spurious leader changes).
+const TIMING = { tick_ms: 20, heartbeatTicks: 2, electionTimeoutTicks: 25 };
 
 export interface ClusterOptions {
   /** Groups on the ring from the start. */

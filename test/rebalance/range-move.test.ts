@@ -8,6 +8,7 @@ import { RangeMover } from '../../router/rebalance/range-mover.js';
 import { rangeToText } from '../../znode/range-transfer.js';
 import { sessionPlacementKey } from '../../protocol/shard.js';
 import { InProcessCluster, type RouterKit } from './in-process-cluster.js';
+import { waitFor } from '../support/wait.js';
 import { WriteLoad } from './write-load.js';
 
 async function verifyAcked(t: Test, kit: RouterKit, load: WriteLoad): Promise<void> {
@@ -69,7 +70,7 @@ t.test('a range transfer under a write load loses no acknowledged write and leav
   await mover.drop();
   // Keep writing a little on the new ring.
   const opsAtCommit = load.ops;
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await waitFor('40 more writes on the new ring', () => load.ops >= opsAtCommit + 40 || undefined, 20_000);
   await load.stop();
   t.comment(`ops ${load.ops} (${load.ops - opsAtCommit} after commit), fence->commit ${window_ms} ms, errors ${load.errors.length}`);
   t.same(load.errors.slice(0, 3), [], 'no write failed during the move');
