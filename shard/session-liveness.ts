@@ -1,6 +1,11 @@
 /**
  * Whether data-plane sessions are open. A session lives on the group that owns its placement
  * key (sessionPlacementKey); other groups ask that group's leader, batching the ids per owner.
+ *
+ * Our ring may lag (a new leader, a slow watch). Where a fence of ours still refuses, the ring
+ * that moved the range on exists in meta: ownership is read from it, after a refresh. A session
+ * whose range is moving right now (fenced, the new ring not yet committed) has no deciding group
+ * and counts as open.
  */
 import { ShardkvError } from '../errors/codes.js';
 import type { RingWatch } from '../meta/ring-watch.js';
@@ -14,14 +19,20 @@ export interface SessionLivenessOptions {
   subjects: Subjects;
   ring: RingWatch;
   isOpenHere: (sessionId: number) => boolean;
+  /** The ring version of a fence of ours that still refuses the session's placement, if any. */
+  fencedUntil: (sessionId: number) => number | undefined;
   timeout_ms?: number;
 }
 
 export class SessionLiveness {
   constructor(private readonly options: SessionLivenessOptions) {}
 
-  ownerOf(sessionId: number): string {
-    return this.options.ring.ring.ownerOf(sessionPlacementKey(sessionId));
+  /** The group deciding for the session, or undefined while its range is moving (see above). */
+  async ownerOf(sessionId: number): Promise<string | undefined> {
+    const fencedUntil = this.options.fencedUntil(sessionId);
+    const ring = fencedUntil === undefined ? this.options.ring.ring : await this.options.ring.atLeast(fencedUntil);
+    if (fencedUntil !== undefined && ring.version < fencedUntil) return undefined;
+    return ring.ownerOf(sessionPlacementKey(sessionId));
   }
 
   async isOpen(sessionId: number): Promise<boolean> {
@@ -32,8 +43,8 @@ export class SessionLiveness {
   async closedAmong(sessionIds: number[]): Promise<number[]> {
     const byOwner = new Map<string, number[]>();
     for (const sessionId of sessionIds) {
-      const owner = this.ownerOf(sessionId);
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), sessionId]);
+      const owner = await this.ownerOf(sessionId);
+      if (owner !== undefined) byOwner.set(owner, [...(byOwner.get(owner) ?? []), sessionId]);
     }
     const closed: number[] = [];
     for (const [owner, ids] of byOwner) {

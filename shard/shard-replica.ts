@@ -101,6 +101,7 @@ export class ShardReplica {
       subjects: this.subjects,
       ring: this.options.ring,
       isOpenHere: (sessionId) => this.replica.tree.hasSession(sessionId),
+      fencedUntil: (sessionId) => this.replica.tree.fenceCovering(placement.ofSession(sessionId))?.toRingVersion,
     });
     this.subscriptions.push(
       transport.serve(this.subjects.replicaStatus(group, this.options.nodeId), () => this.status()),
@@ -157,20 +158,33 @@ export class ShardReplica {
     }
   }
 
-  /** The owner of a session tells every group when it closes, so they drop its ephemerals. */
   private onApplied(zxid: number, result: TxnResult): void {
     this.rangeOps?.exports.onApplied(zxid, result);
     if (result.type !== 'closeSession' || this.replica === undefined || !this.replica.leading) return;
-    if (this.liveness.ownerOf(result.sessionId) !== this.options.group) return;
-    const notice: SessionClosedNotice = { sessionId: result.sessionId };
+    void this.announceClosed(result.sessionId, zxid).catch((err: unknown) => {
+      this.options.logger.warn({ err, sessionId: result.sessionId }, 'could not announce a closed session');
+    });
+  }
+
+  /** The owner of a session tells every group when it closes, so they drop its ephemerals. */
+  private async announceClosed(sessionId: number, zxid: number): Promise<void> {
+    if (await this.liveness.ownerOf(sessionId) !== this.options.group) return;
+    const notice: SessionClosedNotice = { sessionId };
     this.options.transport.publish(this.subjects.sessionsClosed(), notice);
     const closed: SessionEvent = { type: 'SessionClosed', path: '/', zxid };
-    this.options.transport.publish(this.subjects.events(sessionWatcher(result.sessionId)), closed);
+    this.options.transport.publish(this.subjects.events(sessionWatcher(sessionId)), closed);
   }
 
   private onSessionClosedElsewhere(notice: SessionClosedNotice): void {
     if (!this.replica.leading || typeof notice?.sessionId !== 'number') return;
-    if (this.tree.sessionEphemerals(notice.sessionId).length > 0) this.replica.closeSession(notice.sessionId, 'closed by its owning group');
+    const sessionId = notice.sessionId;
+    if (this.tree.sessionEphemerals(sessionId).length === 0) return;
+    void (async () => {
+      // The owner decides: a notice about a session we hold open and own is not the owner's
+      // (a sender whose ring lagged).
+      if (this.tree.hasSession(sessionId) && await this.liveness.ownerOf(sessionId) === this.options.group) return;
+      this.replica.closeSession(sessionId, 'closed by its owning group');
+    })().catch((err: unknown) => this.options.logger.debug({ err, sessionId }, 'session close notice not acted on'));
   }
 
   /** Against lost notices: ask the owners whether the sessions of our ephemerals are still open. */
@@ -222,14 +236,21 @@ export class ShardReplica {
       case 'createSession':
         return this.createSession(request.sessionId, request.timeout_ms);
       case 'keepalive':
-        if (!this.tree.touchSession(request.sessionId, Date.now())) throw sessionExpired(request.sessionId);
+        if (!this.tree.touchSession(request.sessionId, Date.now())) {
+          await this.confirmLeading();
+          if (!this.tree.touchSession(request.sessionId, Date.now())) throw sessionExpired(request.sessionId);
+        }
         return this.header();
       case 'closeSession': {
-        if (!this.tree.hasSession(request.sessionId)) throw sessionExpired(request.sessionId);
+        if (!this.tree.hasSession(request.sessionId)) {
+          await this.confirmLeading();
+          if (!this.tree.hasSession(request.sessionId)) throw sessionExpired(request.sessionId);
+        }
         const { zxid } = await this.replica.write({ op: 'closeSession', sessionId: request.sessionId }, request.sessionId);
         return this.header(zxid);
       }
       case 'sessionsAlive': {
+        if (!request.sessionIds.every((id) => this.tree.hasSession(id))) await this.confirmLeading();
         const reply: SessionsAliveReply = { ...this.header(), alive: request.sessionIds.filter((id) => this.tree.hasSession(id)) };
         return reply;
       }
@@ -269,7 +290,18 @@ export class ShardReplica {
     if (!Number.isSafeInteger(sessionId) || sessionId <= 0) {
       throw new ShardkvError('BAD_ARGUMENTS', 'an ephemeral node or a watch needs a session');
     }
+    if (await this.liveness.isOpen(sessionId)) return;
+    await this.confirmLeading();
     if (!(await this.liveness.isOpen(sessionId))) throw sessionExpired(sessionId);
+  }
+
+  /**
+   * Before answering that a session is gone: a leader voted out without knowing it yet has an
+   * old tree, without sessions its successor created. The read barrier confirms the quorum
+   * (NOT_LEADER otherwise: the client retries at the real leader) and applies what it committed.
+   */
+  private async confirmLeading(): Promise<void> {
+    await this.replica.readBarrier();
   }
 
   /** MOVED unless this group owns every placement key of the request at our ring version. */
