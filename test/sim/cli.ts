@@ -5,7 +5,9 @@
  * `--rebalance` runs the range-move simulator instead (rebalance-simulation.ts), with
  * `--broken skip-fence|skip-tail-to-fence`, `--refusals at-prepare|after-pending-commit`, and
  * `--ring-watch P --router-watch P` (chance per tick that a replica's / a router's ring watch
- * delivers a newer ring; small values make ring views lag).
+ * delivers a newer ring; small values make ring views lag), `--sessions` (sessions and
+ * ephemerals, sim-sessions.ts; `--broken expire-without-authority` breaks their expiry rule;
+ * `--expired-answers after-barrier` models the suggested fix of a deposed leader's SESSION_EXPIRED).
  * Exits 1 when any seed fails; every failure prints its seed and how to replay it.
  */
 import { runRebalanceSimulation, type BrokenProtocol, type RebalanceSimOptions } from './rebalance-simulation.js';
@@ -29,16 +31,19 @@ async function main(): Promise<void> {
     ...(refusals === undefined ? {} : { refusals }),
     ...(ringWatch === undefined ? {} : { ringWatchProbability: Number(ringWatch) }),
     ...(routerWatch === undefined ? {} : { routerWatchProbability: Number(routerWatch) }),
+    ...(args.includes('--sessions') ? { sessions: true } : {}),
+    ...(flag(args, '--expired-answers') === undefined ? {} : { expiredAnswers: flag(args, '--expired-answers') as RebalanceSimOptions['expiredAnswers'] }),
   };
   // The rebalance options of this run, as a replay command line repeats them.
-  const replayFlags = ['--broken', '--refusals', '--ring-watch', '--router-watch']
-    .flatMap((name) => (flag(args, name) === undefined ? [] : [name, flag(args, name) as string]));
+  const replayFlags = ['--broken', '--refusals', '--ring-watch', '--router-watch', '--expired-answers']
+    .flatMap((name) => (flag(args, name) === undefined ? [] : [name, flag(args, name) as string]))
+    .concat(args.includes('--sessions') ? ['--sessions'] : []);
   const verbose = args.includes('--verbose');
   const single = flag(args, '--seed');
   const start = Number(single ?? flag(args, '--start') ?? 0);
   const count = single !== undefined ? 1 : Number(flag(args, '--seeds') ?? 100);
   if (!Number.isInteger(start) || !Number.isInteger(count) || count < 1) {
-    process.stderr.write('usage: cli.js [--rebalance [--broken B] [--refusals R] [--ring-watch P] [--router-watch P]] --seeds N [--start S] | --seed N [--verbose]\n');
+    process.stderr.write('usage: cli.js [--rebalance [--broken B] [--refusals R] [--ring-watch P] [--router-watch P] [--sessions [--expired-answers local|after-barrier]]] --seeds N [--start S] | --seed N [--verbose]\n');
     process.exit(2);
   }
   const began = Date.now();

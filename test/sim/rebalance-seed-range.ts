@@ -7,9 +7,11 @@ import { runRebalanceSimulation, type RebalanceSimOptions } from './rebalance-si
 
 export function checkRebalanceSeeds(t: Test, start: number, count: number, options: RebalanceSimOptions = {}): void {
   for (let seed = start; seed < start + count; seed++) {
-    t.test(`seed ${seed}: a range moves between two groups under faults without losing a write`, async (t) => {
+    const what = options.sessions === true ? ', a stopped session or its ephemerals, or a live one' : '';
+    t.test(`seed ${seed}: a range moves between two groups under faults without losing a write${what}`, async (t) => {
       const result = await runRebalanceSimulation(seed, options);
-      const flags = options.refusals !== undefined ? ` --refusals ${options.refusals}` : '';
+      const flags = (options.refusals !== undefined ? ` --refusals ${options.refusals}` : '') + (options.sessions === true ? ' --sessions' : '') +
+        (options.expiredAnswers !== undefined ? ` --expired-answers ${options.expiredAnswers}` : '');
       const report = result.ok ? result.summary :
         `${result.summary}\n${result.failure}\nlast events:\n  ${result.events.slice(-30).join('\n  ')}\n` +
         `replay: node dist/test/sim/cli.js --rebalance --seed ${seed}${flags} --verbose`;

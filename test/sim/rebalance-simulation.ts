@@ -19,9 +19,10 @@
  *   check, a read barrier for linearizable reads, the MOVED hold for fenced keys) and the
  *   router's ShardForwarder (route by the cached ring, follow MOVED with a refresh, retry
  *   leaderless answers, a write's TIMEOUT / CONNECTION_LOSS is an unknown outcome).
- * - Keys are `/d<i>/k` (placement key `/d<i>`); put is a setData(-1), or a create where the node
+ * - Keys are `/d<i>/k` (placement key `/d<i>`; `/<i>-dir/k` with sessions); put is a setData(-1), or a create where the node
  *   is missing, prepared atomically by the real preparer; cas(v) is create (v = 0) or
- *   setData(version v - 1). Sessions and ephemerals are not exercised.
+ *   setData(version v - 1). With the option `sessions`, clients also open sessions, ping them and
+ *   own ephemerals (sim-sessions.ts, which says what it models and checks).
  *
  * Checks after healing and quiescing: no engine or replica invariant broke, replicas of each
  * group hold the same tree, the moves completed (ring at its final version, plans done), the
@@ -41,10 +42,11 @@ import { kvLinearizability } from './kv-linearizability.js';
 import { CoordinatorGone, SimGroupLeaderClient, type LeaderBus } from './sim-leader-client.js';
 import { fnv64, SimRing, type GroupName } from './sim-placement.js';
 import { SimScheduler, settleMicrotasks } from './sim-scheduler.js';
+import { SimSessions, type ExpiredAnswers, type SessionStats, type SessionWorld } from './sim-sessions.js';
 import { SimShardGroup, type GroupNode, type GroupWorld, type Preparation } from './sim-shard-group.js';
 
 /** Deliberately broken protocols, to show the checks can fail. */
-export type BrokenProtocol = 'skip-fence' | 'skip-tail-to-fence';
+export type BrokenProtocol = 'skip-fence' | 'skip-tail-to-fence' | 'expire-without-authority';
 
 export interface RebalanceSimOptions {
   faultTicks?: number;
@@ -60,6 +62,13 @@ export interface RebalanceSimOptions {
   /** Overrides the seed's chance per tick that a replica's / a router's ring watch delivers a newer ring. */
   ringWatchProbability?: number;
   routerWatchProbability?: number;
+  /**
+   * Sessions and ephemerals (sim-sessions.ts), drawn from the seed after every other draw. Off by
+   * default, so a seed without it replays as before.
+   */
+  sessions?: boolean;
+  /** With sessions: how a leader confirms a session is closed before saying so (sim-sessions.ts). Default `local`, as ShardReplica does. */
+  expiredAnswers?: ExpiredAnswers;
 }
 
 export interface RebalanceSimStats {
@@ -78,6 +87,7 @@ export interface RebalanceSimStats {
   opsFailed: number;
   movedRetries: number;
   lincheck: 'ok' | 'unknown' | 'failed' | 'skipped';
+  sessions?: SessionStats;
 }
 
 export interface RebalanceSimResult {
@@ -119,12 +129,13 @@ function placementKeyOf(path: string): string {
   return path.slice(0, path.lastIndexOf('/'));
 }
 
-class RebalanceSimulation implements GroupWorld, LeaderBus {
+class RebalanceSimulation implements GroupWorld, LeaderBus, SessionWorld {
   private readonly prng: Prng;
   private readonly scheduler = new SimScheduler();
   readonly ring: SimRing;
   readonly logger = createLogger({ role: 'test' }, { level: 'silent' });
-  private readonly groups: Record<GroupName, SimShardGroup>;
+  readonly groups: Record<GroupName, SimShardGroup>;
+  private readonly sessions: SimSessions | undefined;
   private readonly events: string[] = [];
   private readonly failures: string[] = [];
   private readonly history: KvOperation[] = [];
@@ -158,13 +169,18 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
     const prng = new Prng(seed);
     this.prng = prng;
     const dirCount = prng.intBetween(3, 6);
-    const dirs = Array.from({ length: dirCount }, (_, i) => `/d${i}`);
+    // FNV-1a spreads names that differ only at the end over a tiny part of the hash space; with
+    // sessions, whose hashes must land in the moving range too, the varying digit comes first.
+    const dirs = Array.from({ length: dirCount }, (_, i) => (options.sessions === true ? `/${i}-dir` : `/d${i}`));
     this.keys = dirs.map((dir) => `${dir}/k`);
     // The moving range: a run of the directories in hash order (never all of them).
     const sorted = [...dirs].sort((a, b) => (fnv64(a) < fnv64(b) ? -1 : 1));
     const first = prng.intBetween(0, dirCount - 2);
     const last = prng.intBetween(first, Math.min(dirCount - 2, first + 2));
-    const moving: HashRange = { start: fnv64(sorted[first]!) - 1n, end: fnv64(sorted[last]!) };
+    // With sessions the range reaches back to the previous directory's hash (the same directories
+    // inside), so that session ids can be placed in it too.
+    const start = options.sessions === true ? fnv64(sorted[(first + dirCount - 1) % dirCount]!) : fnv64(sorted[first]!) - 1n;
+    const moving: HashRange = { start, end: fnv64(sorted[last]!) };
     this.movingKeys = sorted.slice(first, last + 1).map((dir) => `${dir}/k`).sort();
     this.ring = new SimRing(moving, 'A');
     const faults = {
@@ -209,6 +225,20 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
       coordinatorCrashes: 0, crashes: 0, partitions: 0, elections: 0, opsAcked: 0, opsPending: 0, opsFailed: 0, movedRetries: 0,
       lincheck: 'skipped',
     };
+    this.sessions = options.sessions === true
+      ? new SimSessions(this, prng, dirs, sorted.slice(first, last + 1), {
+        routerWatchProbability: this.routerWatchProbability, dropProbability: this.busDropProbability,
+        maxDelayTicks: this.busMaxDelayTicks, leaderTimeoutTicks: groupConfig.leaderTimeoutTicks,
+      }, this.faultTicks, options.expiredAnswers)
+      : undefined;
+  }
+
+  get expireWithoutAuthority(): boolean {
+    return this.options.broken === 'expire-without-authority';
+  }
+
+  onApplied(node: GroupNode, zxid: number, result: TxnResult, closedOpenSession: boolean, first: boolean): void {
+    this.sessions?.onApplied(node, zxid, result, closedOpenSession, first);
   }
 
   get now(): number {
@@ -238,9 +268,11 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
       for (let i = 0; i < this.quiesceTicks && !quiet; i++) {
         await this.step();
         quiet = this.plans.every((plan) => plan.state === 'done') && this.clientBusy.every((busy) => !busy) &&
-          this.groups.A.quiescent() && this.groups.B.quiescent();
+          this.groups.A.quiescent() && this.groups.B.quiescent() && (this.sessions?.settled() ?? true);
       }
       if (!quiet) {
+        const sessionProblem = this.sessions?.check();
+        if (sessionProblem !== undefined) throw new SimulationFailure(sessionProblem);
         throw new SimulationFailure(`no quiescence within ${this.quiesceTicks} ticks after heal: plans ${this.plans.map((p) => `${p.spec.id} ${p.state}`).join(', ')}, ` +
           `ring v${this.ring.version}; ${this.groups.A.describe()}; ${this.groups.B.describe()}`);
       }
@@ -249,6 +281,8 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
       this.checkRingAndPlacement();
       this.checkNoLostWrite(finals);
       this.checkLinearizability();
+      const sessionProblem = this.sessions?.check();
+      if (sessionProblem !== undefined) throw new SimulationFailure(sessionProblem);
       return this.result(true);
     } catch (err) {
       const message = err instanceof Error ? `${err.message}${err instanceof SimulationFailure ? '' : `\n${err.stack ?? ''}`}` : String(err);
@@ -261,6 +295,7 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
     if (this.faultsOn) this.injectFaults();
     for (const group of Object.values(this.groups)) group.tick(this.faultsOn, this.crashProbability, this.partitionProbability);
     this.scheduler.runDue();
+    this.sessions?.tick();
     for (let client = 0; client < this.clientRing.length; client++) {
       if (this.clientRing[client]! < this.ring.version && this.prng.chance(this.routerWatchProbability)) this.clientRing[client] = this.ring.version;
       if (this.faultsOn && !this.clientBusy[client] && this.prng.chance(this.opProbability)) void this.clientOp(client, this.randomInput(client));
@@ -305,7 +340,9 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
       `coordinator crash p ${this.coordinatorCrashProbability}, ring watch p ${c.ringWatchProbability}/${this.routerWatchProbability}, page ${this.pageEntries} | ` +
       `${s.crashes} crashes, ${s.partitions} partitions, ${s.elections} elections, ${s.coordinatorCrashes} coordinator crashes, ` +
       `${s.movesDone}/${s.moves} moves done in ${s.moveAttempts} attempts, ops acked/pending/failed ${s.opsAcked}/${s.opsPending}/${s.opsFailed}, ` +
-      `${s.movedRetries} MOVED retries, lincheck ${s.lincheck}`;
+      `${s.movedRetries} MOVED retries, lincheck ${s.lincheck}` +
+      `${this.sessions === undefined ? '' : ` | ${this.sessions.describe()} | ${this.sessions.summary()}`}`;
+    if (this.sessions !== undefined) s.sessions = { ...this.sessions.stats };
     return { seed: this.seed, ok, ...(failure !== undefined ? { failure } : {}), summary, events: this.events, stats: { ...s } };
   }
 
@@ -534,11 +571,11 @@ class RebalanceSimulation implements GroupWorld, LeaderBus {
   }
 
   /** RangeOps.holdMoved in ticks: a fenced MOVED waits (bounded) for the ring that moves the key. */
-  private async holdMoved(node: GroupNode, err: unknown): Promise<never> {
+  async holdMoved(node: GroupNode, err: unknown): Promise<never> {
     if (!(err instanceof ShardkvError && err.code === 'MOVED' && err.details?.fenced === true)) throw err;
     const target = Number(err.details.ringVersion);
     for (let waited = 0; waited < FENCE_HOLD_TICKS; waited++) {
-      if (this.ring.version >= target) node.ringVersion = Math.max(node.ringVersion, this.ring.version);
+      if (this.ring.version >= target) node.group.learnRing(node, this.ring.version);
       if (node.ringVersion >= target) {
         throw new ShardkvError('MOVED', `the key moved to another group at ring version ${node.ringVersion}`, { ringVersion: node.ringVersion });
       }

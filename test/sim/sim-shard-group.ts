@@ -34,7 +34,18 @@ export interface GroupWorld {
   event(text: string): void;
   /** Records a broken invariant; the run fails at the end of the tick. */
   fail(message: string): void;
+  /**
+   * Called when a replica applies a committed txn: `closedOpenSession` says whether a
+   * closeSession txn closed a session open in this tree; `first` whether it is the group's
+   * first replica to apply this zxid.
+   */
+  onApplied?(node: GroupNode, zxid: number, result: TxnResult, closedOpenSession: boolean, first: boolean): void;
+  /** Sessions modelled (sim-sessions.ts): the group breaks the session authority rule on purpose. */
+  readonly expireWithoutAuthority?: boolean;
 }
+
+/** The simulated clock in milliseconds: what the replicas' Date.now() is in the real code. */
+export const MS_PER_TICK = 10;
 
 export interface GroupConfig {
   faults: NetworkFaults;
@@ -78,6 +89,8 @@ export interface GroupNode {
   reads: Map<number, Settle<void>>;
   /** Refusals waiting for the txns proposed before them (refusals: after-pending-commit). */
   refusals: Array<{ afterZxid: number; err: unknown; reject: (err: unknown) => void }>;
+  /** Sessions whose close this leader has proposed (TreeReplica.closing). */
+  closing: Set<number>;
 }
 
 /** How to prepare a txn with the real preparer (one request, or a choice between requests). */
@@ -110,7 +123,7 @@ export class SimShardGroup {
         id, group: this, engine: undefined, incarnation: 0, disk: new SimDisk(prng.fork(), config.maxFsyncTicks),
         tree, preparer, machine: new TreeStateMachine(tree), rangeOps: undefined as unknown as RangeOps,
         leading: false, zabLeading: false, ringVersion: world.ring.version, restartAtTick: 0, appliedSinceSnapshot: 0,
-        proposals: new Map(), reads: new Map(), refusals: [],
+        proposals: new Map(), reads: new Map(), refusals: [], closing: new Set(),
       };
       this.nodes.push(node);
       this.start(node);
@@ -128,8 +141,10 @@ export class SimShardGroup {
     const machine = new TreeStateMachine(tree, { onApplied: (zxid) => preparer.committed(zxid) });
     const durable = node.disk.durable;
     if (durable.snapshot.data !== undefined) machine.restoreChunks(decodeMessage(durable.snapshot.data) as Uint8Array[]);
-    Object.assign(node, { tree, preparer, machine, leading: false, zabLeading: false, appliedSinceSnapshot: 0 });
+    Object.assign(node, { tree, preparer, machine, leading: false, zabLeading: false, appliedSinceSnapshot: 0, closing: new Set<number>() });
     node.rangeOps = this.rangeOpsFor(node);
+    // Broken on purpose: every replica decides the expiry of every session it holds.
+    if (this.world.expireWithoutAuthority === true) tree.useSessionAuthority(() => true);
     node.engine = new ZabEngine({
       id: node.id,
       members: [1, 2, 3],
@@ -190,28 +205,47 @@ export class SimShardGroup {
 
   /** RingWatch.atLeast: a replica behind the asked version re-reads /ring. */
   ringAtLeast(node: GroupNode, version: number): RingView {
-    if (node.ringVersion < version) node.ringVersion = this.world.ring.version;
+    if (node.ringVersion < version) this.learnRing(node, this.world.ring.version);
     return this.ringView(node);
+  }
+
+  /**
+   * The replica's RingWatch installs a newer ring. SessionAuthority.onRing restarts the timeout
+   * of every session the new ring hands this group; it reads Date.now(), so the simulation does
+   * the same step here with the tick clock.
+   */
+  learnRing(node: GroupNode, version: number): void {
+    if (version <= node.ringVersion) return;
+    const before = this.ringView(node);
+    node.ringVersion = version;
+    const after = this.ringView(node);
+    for (const sessionId of node.tree.sessionIds()) {
+      const hash = simPlacement.ofSession(sessionId);
+      if (after.ownerOfHash(hash) === this.name && before.ownerOfHash(hash) !== this.name) {
+        node.tree.touchSession(sessionId, this.world.now * MS_PER_TICK);
+      }
+    }
   }
 
   // ---- requests on a leader (TreeReplica.write / readBarrier) ----
 
-  write(node: GroupNode, prepare: Preparation): Promise<{ zxid: number; result: TxnResult }> {
+  write(node: GroupNode, prepare: Preparation, sessionId = 0, onProposed?: (zxid: number) => void): Promise<{ zxid: number; result: TxnResult }> {
     const engine = node.engine;
     if (engine === undefined) return Promise.reject(new ShardkvError('UNAVAILABLE', 'replica is stopped'));
     const status = engine.status();
     if (status.role !== 'leading' || !status.established) return Promise.reject(notLeader(this.name));
     const zxid = nextZxid(status.lastZxid, status.epoch);
-    const now_ms = this.world.now * 10;
+    const now_ms = this.world.now * MS_PER_TICK;
     let payload: Uint8Array;
     try {
-      payload = encodeTxnPayload(prepare(node.preparer, { zxid, sessionId: 0, now_ms }), now_ms);
+      payload = encodeTxnPayload(prepare(node.preparer, { zxid, sessionId, now_ms }), now_ms);
     } catch (err) {
       if (this.config.refusals === 'at-prepare' || status.appliedZxid >= status.lastZxid) return Promise.reject(err);
       return new Promise((_resolve, reject) => node.refusals.push({ afterZxid: status.lastZxid, err, reject }));
     }
     const proposed = engine.propose(payload);
     invariant(proposed === zxid, `leader proposed at ${proposed === undefined ? 'nothing' : formatZxid(proposed)}, expected ${formatZxid(zxid)}`);
+    onProposed?.(zxid);
     return new Promise((resolve, reject) => {
       node.proposals.set(zxid, { resolve, reject });
       this.pump(node);
@@ -257,7 +291,7 @@ export class SimShardGroup {
         this.pump(node);
       }
       if (node.ringVersion < this.world.ring.version && this.prng.chance(this.config.ringWatchProbability)) {
-        node.ringVersion = this.world.ring.version;
+        this.learnRing(node, this.world.ring.version);
       }
     }
   }
@@ -316,8 +350,10 @@ export class SimShardGroup {
       const known = this.committed.get(record.zxid);
       if (known === undefined) this.committed.set(record.zxid, text);
       else if (known !== text) this.world.fail(`group ${this.name}: replicas disagree at ${formatZxid(record.zxid)} (node ${node.id})`);
+      const sessionsBefore = node.tree.sessionCount;
       const result = node.machine.apply(record);
       node.rangeOps.exports.onApplied(record.zxid, result);
+      this.world.onApplied?.(node, record.zxid, result, result.type === 'closeSession' && node.tree.sessionCount < sessionsBefore, known === undefined);
       const waiting = node.proposals.get(record.zxid);
       if (waiting !== undefined) {
         node.proposals.delete(record.zxid);
@@ -363,11 +399,15 @@ export class SimShardGroup {
       node.leading = true;
       node.preparer.reset();
       node.rangeOps.clear();
+      node.closing.clear();
+      // Heartbeats sent to the previous leader were never replicated: every session starts afresh.
+      node.tree.restartSessionLiveness(this.world.now * MS_PER_TICK);
       this.world.event(`${this.name}${node.id} leads epoch ${epoch}`);
     } else if (!established && node.leading) {
       node.leading = false;
       node.preparer.reset();
       node.rangeOps.clear();
+      node.closing.clear();
       this.world.event(`${this.name}${node.id} stops leading`);
     }
   }
