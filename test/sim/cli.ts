@@ -3,7 +3,7 @@
  * Runs the ZAB simulator. `--seeds N [--start S]` runs N seeds from S and prints a summary;
  * `--seed N [--verbose]` replays one seed exactly and prints its summary (and fault trace).
  * `--rebalance` runs the range-move simulator instead (rebalance-simulation.ts), with
- * `--broken skip-fence|skip-tail-to-fence`, `--refusals at-prepare|after-pending-commit`, and
+ * `--broken skip-fence|skip-tail-to-fence`, `--refusals at-prepare|after-pending-commit|confirmed`, and
  * `--ring-watch P --router-watch P` (chance per tick that a replica's / a router's ring watch
  * delivers a newer ring; small values make ring views lag), `--sessions` (sessions and
  * ephemerals, sim-sessions.ts; `--broken expire-without-authority` breaks their expiry rule;

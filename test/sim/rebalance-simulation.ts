@@ -56,9 +56,9 @@ export interface RebalanceSimOptions {
   broken?: BrokenProtocol;
   /**
    * How a leader answers a request its preparer refuses (sim-shard-group.ts). Default
-   * `after-pending-commit`, as ZabReplica.proposeWith does; `at-prepare` is its old, broken answer.
+   * `confirmed`, as ZabReplica.proposeWith does; the other two are its old, broken answers.
    */
-  refusals?: 'at-prepare' | 'after-pending-commit';
+  refusals?: 'at-prepare' | 'after-pending-commit' | 'confirmed';
   /** Overrides the seed's chance per tick that a replica's / a router's ring watch delivers a newer ring. */
   ringWatchProbability?: number;
   routerWatchProbability?: number;
@@ -198,7 +198,7 @@ class RebalanceSimulation implements GroupWorld, LeaderBus, SessionWorld {
       snapshotEvery: prng.pick([5, 20, 1000]),
       // Drawn even when overridden, so an override changes nothing else in the seed's run.
       ringWatchProbability: overridden(prng.pick([1, 0.3, 0.05]), options.ringWatchProbability),
-      refusals: options.refusals ?? 'after-pending-commit',
+      refusals: options.refusals ?? 'confirmed',
     };
     this.groups = { A: new SimShardGroup('A', this, prng.fork(), groupConfig), B: new SimShardGroup('B', this, prng.fork(), groupConfig) };
     const clientCount = prng.intBetween(2, 5);

@@ -56,13 +56,14 @@ export interface GroupConfig {
   /** Chance per tick that a replica's ring watch delivers a newer ring. */
   ringWatchProbability: number;
   /**
-   * `at-prepare` (what ZabReplica.proposeWith does): a request the preparer refuses is answered
-   * at once, even when the refusal rests on pending txns that may still be lost with the
-   * leadership. `after-pending-commit`: the refusal waits until every txn proposed before it is
-   * applied here (ZooKeeper sends error txns through the pipeline for this), and becomes
-   * CONNECTION_LOSS (outcome unknown) if the leadership goes first.
+   * How a leader answers a request its preparer refuses. `confirmed` (what ZabReplica.proposeWith
+   * does): after every txn proposed before it is applied here, and after a read barrier (a
+   * deposed leader that has not noticed fails it); NOT_LEADER if the leadership goes first.
+   * `after-pending-commit`: without the barrier (a deposed leader answers from its stale tree;
+   * seed 3716 with sessions found it). `at-prepare`: at once, even when the refusal rests on
+   * pending txns that may still be lost with the leadership (seed 50 found it).
    */
-  refusals: 'at-prepare' | 'after-pending-commit';
+  refusals: 'at-prepare' | 'after-pending-commit' | 'confirmed';
 }
 
 type Settle<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
@@ -87,7 +88,7 @@ export interface GroupNode {
   appliedSinceSnapshot: number;
   proposals: Map<number, Settle<{ zxid: number; result: TxnResult }>>;
   reads: Map<number, Settle<void>>;
-  /** Refusals waiting for the txns proposed before them (refusals: after-pending-commit). */
+  /** Refusals waiting for the txns proposed before them (refusals: after-pending-commit, confirmed). */
   refusals: Array<{ afterZxid: number; err: unknown; reject: (err: unknown) => void }>;
   /** Sessions whose close this leader has proposed (TreeReplica.closing). */
   closing: Set<number>;
@@ -240,8 +241,12 @@ export class SimShardGroup {
     try {
       payload = encodeTxnPayload(prepare(node.preparer, { zxid, sessionId, now_ms }), now_ms);
     } catch (err) {
-      if (this.config.refusals === 'at-prepare' || status.appliedZxid >= status.lastZxid) return Promise.reject(err);
-      return new Promise((_resolve, reject) => node.refusals.push({ afterZxid: status.lastZxid, err, reject }));
+      if (this.config.refusals === 'at-prepare') return Promise.reject(err);
+      const refused = status.appliedZxid >= status.lastZxid
+        ? Promise.reject(err)
+        : new Promise<never>((_resolve, reject) => node.refusals.push({ afterZxid: status.lastZxid, err, reject }));
+      if (this.config.refusals === 'after-pending-commit') return refused;
+      return refused.catch((reason: unknown) => (reason === err ? this.readBarrier(node).then(() => Promise.reject(err)) : Promise.reject(reason)));
     }
     const proposed = engine.propose(payload);
     invariant(proposed === zxid, `leader proposed at ${proposed === undefined ? 'nothing' : formatZxid(proposed)}, expected ${formatZxid(zxid)}`);

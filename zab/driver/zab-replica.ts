@@ -64,7 +64,7 @@ export class ZabReplica<Result = unknown> {
   private readonly reads = new Map<number, PendingRead>();
   private readonly appliedWaiters: Array<{ zxid: number; resolve: () => void }> = [];
   /** Refusals by `build` that rest on proposals not yet applied: answered once those are (see proposeWith). */
-  private readonly heldRefusals: Array<{ zxid: number; err: unknown; reject: (err: unknown) => void }> = [];
+  private readonly heldRefusals: Array<{ zxid: number; answer: () => void; reject: (err: unknown) => void }> = [];
   private nextTag = 1;
   private nextReadId = 1;
   private pumping = false;
@@ -174,11 +174,14 @@ export class ZabReplica<Result = unknown> {
    * preparer records pending changes under it): `build` runs on the leader right before the
    * proposal, with that zxid. An error thrown by `build` rejects the promise; nothing is proposed.
    *
-   * A refusal may rest on changes this leader proposed but has not committed (BAD_VERSION because
-   * of a pending setData): it is held until everything proposed before it is applied, as
-   * ZooKeeper sends its error txns down the same pipeline. Answered at once, a client could see
-   * the effect of a write that is then lost with the leadership. If leadership goes first, the
-   * refusal becomes NOT_LEADER: nothing was applied, so a retry at the next leader is safe.
+   * A refusal is answered only once it is known to hold, as ZooKeeper sends its error txns down
+   * the same pipeline as its writes: it may rest on changes this leader proposed but has not
+   * committed (BAD_VERSION because of a pending setData), so it is held until everything proposed
+   * before it is applied; and this leader may have been voted out without knowing yet, its tree
+   * missing its successor's writes, so a read barrier confirms the quorum before the answer.
+   * Answered at once, a client could see the effect of a write that never happened, or miss one
+   * that did. If leadership goes first, the refusal becomes NOT_LEADER: nothing was applied, so
+   * a retry at the next leader is safe.
    */
   proposeWith(build: (zxid: number) => Uint8Array): Promise<{ zxid: number; result: Result }> {
     if (this.stopped) return Promise.reject(new ShardkvError('UNAVAILABLE', 'replica is stopped'));
@@ -194,8 +197,9 @@ export class ZabReplica<Result = unknown> {
         try {
           payload = build(expected);
         } catch (err) {
-          if (this.appliedZxid >= status.lastZxid) reject(err);
-          else this.heldRefusals.push({ zxid: status.lastZxid, err, reject });
+          const answer = (): void => void this.readBarrier().then(() => reject(err), reject);
+          if (this.appliedZxid >= status.lastZxid) answer();
+          else this.heldRefusals.push({ zxid: status.lastZxid, answer, reject });
           return;
         }
         const tag = this.nextTag++;
@@ -316,8 +320,7 @@ export class ZabReplica<Result = unknown> {
       pending?.resolve({ zxid: record.zxid, result });
     }
     while (this.heldRefusals.length > 0 && (this.heldRefusals[0] as { zxid: number }).zxid <= record.zxid) {
-      const held = this.heldRefusals.shift() as { err: unknown; reject: (err: unknown) => void };
-      held.reject(held.err);
+      (this.heldRefusals.shift() as { answer: () => void }).answer();
     }
     if (this.appliedWaiters.length > 0) {
       for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
