@@ -130,6 +130,19 @@ function exitOf(status: RebalanceStatus | undefined): number {
   return status?.plan?.state === 'failed' ? 1 : 0;
 }
 
+/** Runs a command's work; an error answer of the router prints `shardkv <command>: CODE: message` and exits 1. */
+async function reportingAdminErrors(command: string, work: () => Promise<number>): Promise<number> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AdminHttpError) {
+      process.stderr.write(`shardkv ${command}: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Commands
 
@@ -142,7 +155,7 @@ export const groupCommand: Command = {
     const [action, id] = positional;
     const router = routerOf(flags);
     const out: Output = process.stdout;
-    try {
+    return reportingAdminErrors('group', async () => {
       if (action === 'list') {
         const { groups } = await call<{ groups: Array<{ id: string; state: string; members: string[]; leader: string | null }> }>(router, 'GET', '/v1/groups');
         if (flags.json === true) out.write(`${JSON.stringify(groups)}\n`);
@@ -158,13 +171,7 @@ export const groupCommand: Command = {
       if (flags.json === true && flags.follow !== true) out.write(`${JSON.stringify(status)}\n`);
       else if (flags.follow !== true) out.write(`${renderRebalance(status)}follow it: shardkv rebalance status --follow\n`);
       return flags.follow === true ? exitOf(await follow(router, out, flags.json === true)) : 0;
-    } catch (err) {
-      if (err instanceof AdminHttpError) {
-        process.stderr.write(`shardkv group: ${err.code}: ${err.message}\n`);
-        return 1;
-      }
-      throw err;
-    }
+    });
   },
 };
 
@@ -177,17 +184,11 @@ export const rebalanceCommand: Command = {
     if (positional.length !== 1 || positional[0] !== 'status') throw new UsageError('expected: rebalance status');
     const router = routerOf(flags);
     const out: Output = process.stdout;
-    try {
+    return reportingAdminErrors('rebalance', async () => {
       if (flags.follow === true) return exitOf(await follow(router, out, flags.json === true));
       const status = await call<RebalanceStatus>(router, 'GET', '/v1/rebalance');
       out.write(flags.json === true ? `${JSON.stringify(status)}\n` : renderRebalance(status));
       return exitOf(status);
-    } catch (err) {
-      if (err instanceof AdminHttpError) {
-        process.stderr.write(`shardkv rebalance: ${err.code}: ${err.message}\n`);
-        return 1;
-      }
-      throw err;
-    }
+    });
   },
 };

@@ -18,9 +18,9 @@ import { ShardkvClientError } from '../client-error.js';
 import type { Session } from '../session.js';
 import type { Stat } from '../types.js';
 import { isCode } from './sequential-nodes.js';
-import { SessionWatches } from './session-watches.js';
+import type { SessionWatches } from './session-watches.js';
+import { WatchedView, type ViewRead } from './watched-view.js';
 
-const RETRY_MS = 100;
 
 export interface ConfigWatchOptions<T> {
   /** Returns the value as T or throws: applied to every value read and written. */
@@ -34,15 +34,15 @@ export class ConfigWatch<T> {
   private statNow: Stat | null = null;
   private readonly listeners = new Set<ConfigListener<T>>();
   private readonly errorListeners = new Set<(error: Error) => void>();
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> = Promise.resolve();
-  private started = false;
+  private readonly view: WatchedView;
 
   constructor(
     readonly session: Session,
     readonly path: string,
     private readonly options: ConfigWatchOptions<T>,
-  ) {}
+  ) {
+    this.view = new WatchedView(session, `the watch of ${path}`, (watches, signal) => this.refresh(watches, signal));
+  }
 
   /** The last valid value; undefined when the node does not exist (or never held a valid one). */
   get value(): T | undefined {
@@ -65,18 +65,12 @@ export class ConfigWatch<T> {
     return () => this.errorListeners.delete(listener);
   }
 
-  async start(): Promise<void> {
-    if (this.started) throw new ShardkvClientError('BAD_ARGUMENTS', 0, `the watch of ${this.path} was already started`);
-    this.started = true;
-    const watches = await SessionWatches.for(this.session);
-    const first = this.refresh(watches);
-    await first.loaded;
-    this.loop = this.run(watches, first.woken);
+  start(): Promise<void> {
+    return this.view.start();
   }
 
-  async close(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+  close(): Promise<void> {
+    return this.view.close();
   }
 
   /** Validates, encodes and writes a value (creating the node); `version` makes it a compare-and-set. */
@@ -99,21 +93,8 @@ export class ConfigWatch<T> {
     return (await this.session.client.set(this.path, text, { version: options.version })).stat;
   }
 
-  private async run(watches: SessionWatches, woken: Promise<string>): Promise<void> {
-    let next = woken;
-    while (!this.stopping.signal.aborted) {
-      const reason = await next;
-      if (reason === 'cancelled' || reason === 'session-lost') return;
-      const pass = this.refresh(watches);
-      next = pass.loaded.then(() => pass.woken, async () => {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-        return 'retry';
-      });
-    }
-  }
-
-  private refresh(watches: SessionWatches): { loaded: Promise<void>; woken: Promise<string> } {
-    const wakeup = watches.arm([this.path], this.stopping.signal);
+  private refresh(watches: SessionWatches, signal: AbortSignal): ViewRead {
+    const wakeup = watches.arm([this.path], signal);
     const loaded = (async () => {
       try {
         // exists sets a watch also when there is no node (it fires on creation).

@@ -23,7 +23,8 @@ import { ShardkvClientError } from '../client-error.js';
 import type { Session } from '../session.js';
 import type { ShardkvClient } from '../shardkv-client.js';
 import { childPath, deleteIfExists, isCode } from './sequential-nodes.js';
-import { SessionWatches } from './session-watches.js';
+import type { SessionWatches } from './session-watches.js';
+import { WatchedView, type ViewRead } from './watched-view.js';
 
 export interface ServiceInstance<P = unknown> {
   name: string;
@@ -122,16 +123,11 @@ export class ServiceRegistry {
   }
 }
 
-/** Retry pause after a failed refresh. */
-const RETRY_MS = 100;
-
 export class ServiceCache<P = unknown> {
   private current: ServiceInstance<P>[] = [];
   private currentKey = '[]';
   private readonly listeners = new Set<(instances: ServiceInstance<P>[]) => void>();
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> = Promise.resolve();
-  private started = false;
+  private readonly view: WatchedView;
   readonly dir: string;
 
   constructor(
@@ -141,6 +137,7 @@ export class ServiceCache<P = unknown> {
     private readonly decodePayload?: (payload: unknown) => P,
   ) {
     this.dir = childPath(basePath, name);
+    this.view = new WatchedView(session, `the cache of ${this.dir}`, (watches, signal) => this.refresh(watches, signal));
   }
 
   /** The current instances, ordered by id. */
@@ -155,37 +152,18 @@ export class ServiceCache<P = unknown> {
   }
 
   /** Loads the list (resolves once loaded) and keeps it current until close(). */
-  async start(): Promise<void> {
-    if (this.started) throw new ShardkvClientError('BAD_ARGUMENTS', 0, `the cache of ${this.dir} was already started`);
-    this.started = true;
-    const watches = await SessionWatches.for(this.session);
-    const first = this.refresh(watches);
-    await first.loaded;
-    this.loop = this.run(watches, first.woken);
+  start(): Promise<void> {
+    return this.view.start();
   }
 
-  async close(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
-  }
-
-  private async run(watches: SessionWatches, woken: Promise<string>): Promise<void> {
-    let next = woken;
-    while (!this.stopping.signal.aborted) {
-      const reason = await next;
-      if (reason === 'cancelled' || reason === 'session-lost') return;
-      const pass = this.refresh(watches);
-      next = pass.loaded.then(() => pass.woken, async () => {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-        return 'retry';
-      });
-    }
+  close(): Promise<void> {
+    return this.view.close();
   }
 
   /** Reads the list with watches; `woken` resolves on the next change. */
-  private refresh(watches: SessionWatches): { loaded: Promise<void>; woken: Promise<string> } {
+  private refresh(watches: SessionWatches, signal: AbortSignal): ViewRead {
     const dir = this.dir;
-    const wakeup = watches.arm((path) => path === dir || path.startsWith(`${dir}/`), this.stopping.signal);
+    const wakeup = watches.arm((path) => path === dir || path.startsWith(`${dir}/`), signal);
     const loaded = (async () => {
       try {
         const ids = (await this.session.children(dir, { watch: true })).children;

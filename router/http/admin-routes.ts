@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { RebalanceAdmin, RebalanceStatus } from '../rebalance/rebalance-admin.js';
+import { openEventStream } from './event-stream.js';
 
 export interface AdminRouteDeps {
   admin: RebalanceAdmin;
@@ -45,13 +46,7 @@ export async function registerAdminRoutes<Log extends FastifyBaseLogger>(
   app.get('/v1/rebalance/events', async (request, reply) => {
     const response = reply.raw;
     reply.hijack();
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    response.write(': open\n\n');
+    openEventStream(response);
     let closed = false;
     request.raw.on('close', () => {
       closed = true;

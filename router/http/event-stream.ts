@@ -9,11 +9,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SessionWatchEvent } from './backend.js';
 
-export async function pipeEventStream(
-  events: AsyncIterable<SessionWatchEvent>,
-  response: ServerResponse,
-  options: { keepalive_ms: number; signal: AbortSignal; log: FastifyBaseLogger },
-): Promise<void> {
+/** Starts a Server-Sent Events response: its headers, and a first comment that sends them now. */
+export function openEventStream(response: ServerResponse): void {
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -21,8 +18,15 @@ export async function pipeEventStream(
     // Proxies such as nginx would otherwise buffer the stream.
     'x-accel-buffering': 'no',
   });
-  // A first comment gets the headers to the client now, before any event.
   response.write(': open\n\n');
+}
+
+export async function pipeEventStream(
+  events: AsyncIterable<SessionWatchEvent>,
+  response: ServerResponse,
+  options: { keepalive_ms: number; signal: AbortSignal; log: FastifyBaseLogger },
+): Promise<void> {
+  openEventStream(response);
   const keepalive = setInterval(() => response.write(': keepalive\n\n'), options.keepalive_ms);
   try {
     for await (const event of events) {
